@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from flows import views
+
+app_name = "flows"
+
+urlpatterns = [
+    path("", views.topology_list, name="topology_list"),
+    path("topologies/<slug:slug>/", views.topology_detail, name="topology"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,66 @@
+"""Model-side validation through the pure-Python routing core.
+
+Each function returns a list of human-readable messages (empty when valid), so model
+``clean()`` methods and the admin show every problem next to its field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from flows import routing
+
+
+def event_pattern_errors(pattern: Any) -> list[str]:
+    if not isinstance(pattern, dict):
+        return [f"An event pattern must be a JSON object, not {type_name(pattern)}."]
+    try:
+        routing.EventPattern(pattern)
+    except routing.InvalidPattern as exc:
+        return [str(exc)]
+    return []
+
+
+def filter_policy_errors(policy: Any, scope: str) -> list[str]:
+    if not isinstance(policy, dict):
+        return [f"A filter policy must be a JSON object, not {type_name(policy)}."]
+    try:
+        routing.FilterPolicy(policy, scope=scope)
+    except routing.InvalidFilterPolicy as exc:
+        return [str(exc)]
+    return []
+
+
+def transformer_errors(paths_map: Any, template: str) -> list[str]:
+    if paths_map is not None and not isinstance(paths_map, dict):
+        return [f"InputPathsMap must be a JSON object, not {type_name(paths_map)}."]
+    try:
+        routing.InputTransformer(paths_map or {}, template)
+    except routing.InvalidTransformer as exc:
+        return [str(exc)]
+    return []
+
+
+def json_schema_errors(schema: Any) -> list[str]:
+    if not isinstance(schema, dict):
+        return [f"A JSON Schema must be a JSON object, not {type_name(schema)}."]
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(part) for part in exc.path) or "(root)"
+        return [f"Invalid JSON Schema at {where}: {exc.message}"]
+    return []
+
+
+def type_name(value: Any) -> str:
+    names = {
+        list: "an array",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "a boolean",
+        type(None): "null",
+    }
+    return names.get(type(value), type(value).__name__)

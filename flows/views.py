@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from flows import health, selectors
+from flows.models import Topology
+
+
+@require_GET
+def topology_list(request: HttpRequest) -> HttpResponse:
+    topologies = selectors.topology_list()
+    if not request.user.is_staff:
+        topologies = topologies.filter(is_public=True)
+    return render(request, "flows/topology_list.html", {"topologies": topologies})
+
+
+@require_GET
+def topology_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    topology = get_object_or_404(Topology, slug=slug)
+    if not topology.is_public and not request.user.is_staff:
+        raise Http404("No such topology")
+    context = {"topology": topology, **selectors.topology_parts(topology)}
+    return render(request, "flows/topology_detail.html", context)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health.health()
+    return JsonResponse(report, status=200 if report["ok"] else 503)

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from flows.consumers import TopologyConsumer
+
+websocket_urlpatterns = [
+    path("ws/topologies/<slug:slug>/", TopologyConsumer.as_asgi()),
+]

@@ -1,0 +1,68 @@
+"""The real stack: embedded (or configured) Redis, a Celery worker process and Daphne."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+
+import pytest
+import websockets
+
+from flows.scenario import scenario_load_file
+from flows.tasks import ping
+
+pytestmark = pytest.mark.stack
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_celery_task_round_trips_through_a_real_worker(live_stack) -> None:
+    assert ping.delay("hello").get(timeout=30) == "hello"
+
+
+def test_healthz_is_green_once_the_worker_answers(live_stack) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        status, report = get_json(live_stack.base_url + "/healthz")
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status == 200, report
+    assert report["database"]["ok"] and report["redis"]["ok"] and report["celery"]["ok"]
+    assert report["celery"]["workers"]
+
+
+def test_websocket_connects_and_receives_the_snapshot(live_stack) -> None:
+    scenario_load_file("shop")
+
+    async def connect() -> dict:
+        async with websockets.connect(
+            live_stack.ws_url + "/ws/topologies/shop/", origin=live_stack.base_url
+        ) as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+
+    snapshot = asyncio.run(connect())
+    assert snapshot["type"] == "snapshot"
+    labels = {node["label"] for node in snapshot["graph"]["nodes"]}
+    assert {"orders", "shop-bus", "billing", "storefront"} <= labels
+
+
+def test_websocket_from_a_foreign_origin_is_refused(live_stack) -> None:
+    scenario_load_file("shop")
+
+    async def connect() -> None:
+        async with websockets.connect(
+            live_stack.ws_url + "/ws/topologies/shop/", origin="http://evil.example"
+        ) as ws:
+            await ws.recv()
+
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        asyncio.run(connect())

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client, override_settings
+
+from flows.scenario import scenario_load_file
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def test_index_lists_topologies_with_counts(client: Client) -> None:
+    scenario_load_file("shop")
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Shop" in body and "never run" in body
+
+
+def test_private_topologies_are_hidden_from_anonymous_visitors(
+    client: Client, admin_client: Client
+) -> None:
+    f.topology("secret", name="Secret plan", is_public=False)
+    assert "Secret plan" not in client.get("/").content.decode()
+    assert client.get("/topologies/secret/").status_code == 404
+    assert "Secret plan" in admin_client.get("/").content.decode()
+    assert admin_client.get("/topologies/secret/").status_code == 200
+
+
+def test_topology_page_shows_its_parts(client: Client) -> None:
+    scenario_load_file("shop")
+    body = client.get("/topologies/shop/").content.decode()
+    for part in ("storefront", "orders", "shop-bus", "order-worker-1", "big-orders", "tax"):
+        assert part in body
+
+
+def test_topology_page_escapes_names(client: Client) -> None:
+    topo = f.topology("x")
+    f.channel(topo, "<img src=x onerror=alert(1)>")
+    body = client.get("/topologies/x/").content.decode()
+    assert "<img src=x" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+def test_unknown_topology_is_404(client: Client) -> None:
+    assert client.get("/topologies/nope/").status_code == 404
+
+
+def test_healthz_reports_redis_up_and_no_worker(client: Client) -> None:
+    response = client.get("/healthz")
+    report = response.json()
+    assert report["database"]["ok"] is True
+    assert report["redis"]["ok"] is True
+    # No Celery worker runs in this test: the report says so and the status is not 200.
+    assert report["celery"]["ok"] is False
+    assert response.status_code == 503
+
+
+def test_healthz_reports_redis_down(client: Client, tmp_path) -> None:
+    with override_settings(REDIS_URL=f"unix://{tmp_path}/nothing.sock"):
+        response = client.get("/healthz")
+    report = response.json()
+    assert response.status_code == 503
+    assert report["redis"] == {
+        "ok": False,
+        "embedded": report["redis"]["embedded"],
+        "error": "Redis does not answer",
+    }
+    assert report["celery"]["ok"] is False
+
+
+def test_admin_pages_render_for_every_model(admin_client: Client) -> None:
+    scenario_load_file("shop")
+    for model in (
+        "topology",
+        "messagetype",
+        "messagechannel",
+        "producer",
+        "consumer",
+        "subscription",
+        "rule",
+        "run",
+        "hop",
+    ):
+        assert admin_client.get(f"/admin/flows/{model}/").status_code == 200, model
+    from flows.models import MessageChannel, Rule
+
+    bus = MessageChannel.objects.get(name="shop-bus")
+    assert admin_client.get(f"/admin/flows/messagechannel/{bus.pk}/change/").status_code == 200
+    rule = Rule.objects.get(name="big-orders")
+    page = admin_client.get(f"/admin/flows/rule/{rule.pk}/change/").content.decode()
+    assert "&quot;numeric&quot;" in page  # the pattern is shown as indented JSON
+
+
+def test_admin_rejects_an_invalid_pattern_with_its_path(admin_client: Client) -> None:
+    scenario_load_file("shop")
+    from flows.models import Rule
+
+    rule = Rule.objects.get(name="big-orders")
+    response = admin_client.post(
+        f"/admin/flows/rule/{rule.pk}/change/",
+        {
+            "bus": rule.bus_id,
+            "name": rule.name,
+            "event_pattern": '{"detail": {"total": [{"numeric": [">", "lots"]}]}}',
+            "enabled": "on",
+            "targets-TOTAL_FORMS": "0",
+            "targets-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "detail.total" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.event_pattern == {
+        "detail-type": ["OrderPlaced"],
+        "detail": {"total": [{"numeric": [">", 500]}]},
+    }
