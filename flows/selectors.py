@@ -6,7 +6,30 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from flows.models import MessageChannel, Rule, Run, Subscription, Topology
+from flows.engine.config import (
+    ChannelCfg,
+    ConsumerCfg,
+    EmissionCfg,
+    ProducerCfg,
+    SubscriptionCfg,
+    TargetCfg,
+    TopologyConfig,
+    compile_validator,
+)
+from flows.models import (
+    Consumer,
+    Hop,
+    MessageChannel,
+    Producer,
+    Rule,
+    Run,
+    Subscription,
+    Target,
+    Topology,
+)
+from flows.routing.filter_policy import FilterPolicy
+from flows.routing.patterns import EventPattern
+from flows.routing.transform import InputTransformer
 
 
 def topology_list() -> QuerySet[Topology]:
@@ -137,3 +160,120 @@ def topology_graph(topology: Topology) -> dict[str, Any]:
                 }
             )
     return {"slug": topology.slug, "name": topology.name, "nodes": nodes, "edges": edges}
+
+
+def topology_config(topology_id: int) -> TopologyConfig:
+    """The compiled, immutable view of a topology the simulation engine routes with."""
+    channels = {
+        c.pk: ChannelCfg(
+            id=c.pk,
+            name=c.name,
+            kind=c.kind,
+            visibility_timeout_ms=int(c.visibility_timeout * 1000),
+            max_receives=c.max_receives,
+            dlq_id=c.dead_letter_queue_id,
+            fifo=c.fifo,
+            archive_pattern=EventPattern(c.archive_pattern)
+            if c.archive_enabled and c.archive_pattern
+            else None,
+            archive_all=c.archive_enabled and not c.archive_pattern,
+        )
+        for c in MessageChannel.objects.filter(topology_id=topology_id)
+    }
+    consumers = {
+        c.pk: ConsumerCfg(
+            id=c.pk,
+            name=c.name,
+            service=c.service or c.name,
+            latency_mean_ms=c.latency_mean_ms,
+            latency_jitter_ms=c.latency_jitter_ms,
+            failure_rate=c.failure_rate,
+            concurrency=c.concurrency,
+            online=c.online,
+            idempotent=c.idempotent,
+            schema_label=f"{c.expected_type.name} v{c.expected_type.version}"
+            if c.expected_type
+            else None,
+            validator=compile_validator(c.expected_type.json_schema) if c.expected_type else None,
+        )
+        for c in Consumer.objects.filter(topology_id=topology_id).select_related("expected_type")
+    }
+    producers = {
+        p.pk: ProducerCfg(
+            id=p.pk,
+            name=p.name,
+            channel_id=p.channel_id,
+            rate=p.rate,
+            jitter=p.jitter,
+            burst_size=p.burst_size,
+            burst_every=p.burst_every,
+            paused=p.paused,
+            emissions=tuple(
+                EmissionCfg(
+                    type_name=e.message_type.name,
+                    kind=e.message_type.kind,
+                    version=e.message_type.version,
+                    source=e.message_type.source,
+                    weight=e.weight,
+                    template=e.payload_template,
+                    attributes=e.attributes,
+                )
+                for e in p.emissions.all()
+            ),
+        )
+        for p in Producer.objects.filter(topology_id=topology_id).prefetch_related(
+            "emissions__message_type"
+        )
+    }
+    subscriptions = {
+        s.pk: SubscriptionCfg(
+            id=s.pk,
+            channel_id=s.channel_id,
+            consumer_id=s.consumer_id,
+            target_channel_id=s.target_channel_id,
+            policy=FilterPolicy(s.filter_policy, scope=s.filter_scope)
+            if s.filter_policy is not None
+            else None,
+            policy_json=s.filter_policy,
+            policy_scope=s.filter_scope,
+            dlq_id=s.dead_letter_queue_id,
+            max_retries=s.max_retries,
+            mirror_of=s.mirror_of_id,
+        )
+        for s in Subscription.objects.filter(channel__topology_id=topology_id).order_by("pk")
+    }
+    rules = list(Rule.objects.filter(bus__topology_id=topology_id, enabled=True).order_by("pk"))
+    targets = {
+        t.pk: TargetCfg(
+            id=t.pk,
+            rule_id=t.rule_id,
+            rule_name=t.rule.name,
+            rule_version=t.rule.version,
+            channel_id=t.channel_id,
+            consumer_id=t.consumer_id,
+            transformer=InputTransformer(t.input_paths_map or {}, t.input_template)
+            if t.input_template
+            else None,
+            max_retries=t.max_retries,
+            dlq_id=t.dead_letter_queue_id,
+        )
+        for t in Target.objects.filter(rule__in=rules).select_related("rule").order_by("pk")
+    }
+    topology = Topology.objects.only("slug").get(pk=topology_id)
+    config = TopologyConfig(
+        topology_id=topology_id,
+        slug=topology.slug,
+        version="",
+        channels=channels,
+        consumers=consumers,
+        producers=producers,
+        subscriptions=subscriptions,
+        targets=targets,
+    )
+    for rule in rules:
+        config.add_rule(rule.bus_id, rule.pk, rule.name, rule.version, rule.event_pattern)
+    return config.finish()
+
+
+def message_trace(msg_id: str) -> list[Hop]:
+    return list(Hop.objects.filter(msg=msg_id).order_by("run_id", "seq"))

@@ -1,9 +1,102 @@
+"""Celery tasks: ids in, one service or engine call out."""
+
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_ready, worker_shutting_down
+
+from flows import live, selectors, services
+from flows.engine import driver
+from flows.engine.config import TopologyConfig
+from flows.engine.engine import counters
+from flows.models import Run, RunStatus
+from flows.redis_state import client
+
+log = logging.getLogger(__name__)
+
+SLICE_SECONDS = 2.0
+COUNTERS_EVERY_MS = 250
 
 
 @shared_task(name="flows.ping")
 def ping(value: str = "pong") -> str:
     """Round-trip probe: the smoke test and operators use it to see a worker answer."""
     return value
+
+
+def _sink(handle: driver.RunHandle, hops: list[dict[str, Any]]) -> None:
+    services.hops_persist(run_id=handle.run_id, slug=handle.slug, hops=hops)
+
+
+def _on_tick(handle: driver.RunHandle, config: TopologyConfig, now: int) -> None:
+    if now - handle.counters_at < COUNTERS_EVERY_MS:
+        return
+    handle.counters_at = now
+    live.send(handle.slug, {"type": "counters", **counters(client(), handle.run_id, config)})
+
+
+@shared_task(name="flows.drive_run", ignore_result=True)
+def drive_run(run_id: int) -> None:
+    """Drive a run for one slice, then queue the next slice (any worker may take it)."""
+    run = Run.objects.select_related("topology").filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        client().hdel(driver.ACTIVE_RUNS, str(run_id))
+        return
+    again = driver.drive(
+        client(),
+        driver.RunHandle(
+            run_id=run.pk, topology_id=run.topology_id, seed=run.seed, slug=run.topology.slug
+        ),
+        load_config=selectors.topology_config,
+        sink=_sink,
+        seconds=SLICE_SECONDS,
+        on_tick=_on_tick,
+    )
+    if again:
+        drive_run.delay(run_id)
+
+
+# --- the watchdog: a run whose worker died is picked up by another --------------------------
+
+_stop = threading.Event()
+
+
+def watchdog_pass() -> list[int]:
+    """Queue a slice for every active run that no worker holds; returns their ids."""
+    r = client()
+    kicked = []
+    for run_id in r.hkeys(driver.ACTIVE_RUNS):
+        rid = int(run_id)
+        lease = driver.keyspace(rid) + "lease"
+        if r.exists(lease):
+            continue
+        # One kick per lease period across all workers.
+        if r.set(driver.keyspace(rid) + "kick", 1, nx=True, px=driver.LEASE_MS):
+            drive_run.delay(rid)
+            kicked.append(rid)
+    return kicked
+
+
+def _watchdog_loop() -> None:
+    while not _stop.wait(1.0):
+        try:
+            watchdog_pass()
+        except Exception:  # keep watching whatever one pass hit (Redis restart, ...)
+            log.exception("watchdog pass failed")
+            time.sleep(1.0)
+
+
+@worker_ready.connect
+def _start_watchdog(**kwargs: Any) -> None:
+    _stop.clear()
+    threading.Thread(target=_watchdog_loop, name="run-watchdog", daemon=True).start()
+
+
+@worker_shutting_down.connect
+def _stop_watchdog(**kwargs: Any) -> None:
+    _stop.set()

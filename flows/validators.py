@@ -10,15 +10,17 @@ from typing import Any
 
 import jsonschema
 
-from flows import routing
+from flows.routing.filter_policy import FilterPolicy, InvalidFilterPolicy
+from flows.routing.patterns import EventPattern, InvalidPattern
+from flows.routing.transform import InputTransformer, InvalidTransformer
 
 
 def event_pattern_errors(pattern: Any) -> list[str]:
     if not isinstance(pattern, dict):
         return [f"An event pattern must be a JSON object, not {type_name(pattern)}."]
     try:
-        routing.EventPattern(pattern)
-    except routing.InvalidPattern as exc:
+        EventPattern(pattern)
+    except InvalidPattern as exc:
         return [str(exc)]
     return []
 
@@ -27,8 +29,8 @@ def filter_policy_errors(policy: Any, scope: str) -> list[str]:
     if not isinstance(policy, dict):
         return [f"A filter policy must be a JSON object, not {type_name(policy)}."]
     try:
-        routing.FilterPolicy(policy, scope=scope)
-    except routing.InvalidFilterPolicy as exc:
+        FilterPolicy(policy, scope=scope)
+    except InvalidFilterPolicy as exc:
         return [str(exc)]
     return []
 
@@ -37,8 +39,8 @@ def transformer_errors(paths_map: Any, template: str) -> list[str]:
     if paths_map is not None and not isinstance(paths_map, dict):
         return [f"InputPathsMap must be a JSON object, not {type_name(paths_map)}."]
     try:
-        routing.InputTransformer(paths_map or {}, template)
-    except routing.InvalidTransformer as exc:
+        InputTransformer(paths_map or {}, template)
+    except InvalidTransformer as exc:
         return [str(exc)]
     return []
 

@@ -117,7 +117,7 @@ def test_changed_rule_pattern_raises_its_version() -> None:
 
 
 def test_bad_yaml_names_the_line() -> None:
-    with pytest.raises(ScenarioError, match=r"test.yaml line 3: not valid YAML"):
+    with pytest.raises(ScenarioError, match=r"test.yaml line 4: not valid YAML"):
         load("slug: x\nname: X\nchannels: [\n  - {name: a\n")
 
 
@@ -133,7 +133,7 @@ def test_dangling_reference_names_line_key_and_known_names() -> None:
     with pytest.raises(ScenarioError) as exc:
         load(text)
     message = str(exc.value)
-    assert "line 13: subscriptions[0].consumer" in message
+    assert "line 14: subscriptions[0].consumer" in message
     assert "unknown consumer 'wroker' (known: worker)" in message
 
 

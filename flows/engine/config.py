@@ -1,0 +1,176 @@
+"""An immutable, compiled view of one topology: what the engine routes with.
+
+Built from the database by ``flows.selectors.topology_config`` and rebuilt whenever the
+topology's config version in Redis changes (an edit in admin), so edits reach a running
+simulation without restarting workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from flows.routing.filter_policy import FilterPolicy
+from flows.routing.index import RuleIndex
+from flows.routing.patterns import EventPattern
+from flows.routing.transform import InputTransformer
+
+
+@dataclass(frozen=True)
+class ChannelCfg:
+    id: int
+    name: str
+    kind: str
+    visibility_timeout_ms: int
+    max_receives: int | None
+    dlq_id: int | None
+    fifo: bool
+    archive_pattern: EventPattern | None  # set only when the bus archives
+    archive_all: bool = False
+
+    @property
+    def node(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class ConsumerCfg:
+    id: int
+    name: str
+    service: str
+    latency_mean_ms: float
+    latency_jitter_ms: float
+    failure_rate: float
+    concurrency: int
+    online: bool
+    idempotent: bool
+    schema_label: str | None = None
+    validator: Any = None  # a jsonschema validator of the expected type, or None
+
+    @property
+    def node(self) -> str:
+        return f"consumer:{self.id}"
+
+    def schema_error(self, body: Any) -> str | None:
+        if self.validator is None:
+            return None
+        error = jsonschema.exceptions.best_match(self.validator.iter_errors(body))
+        if error is None:
+            return None
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return f"does not match {self.schema_label}: {where}: {error.message}"
+
+
+@dataclass(frozen=True)
+class SubscriptionCfg:
+    id: int
+    channel_id: int
+    consumer_id: int | None
+    target_channel_id: int | None
+    policy: FilterPolicy | None
+    policy_json: Any
+    policy_scope: str
+    dlq_id: int | None
+    max_retries: int
+    mirror_of: int | None
+
+    @property
+    def edge(self) -> str:
+        return f"sub:{self.id}"
+
+
+@dataclass(frozen=True)
+class TargetCfg:
+    id: int
+    rule_id: int
+    rule_name: str
+    rule_version: int
+    channel_id: int | None
+    consumer_id: int | None
+    transformer: InputTransformer | None
+    max_retries: int
+    dlq_id: int | None
+
+    @property
+    def edge(self) -> str:
+        return f"target:{self.id}"
+
+
+@dataclass(frozen=True)
+class EmissionCfg:
+    type_name: str
+    kind: str
+    version: int
+    source: str
+    weight: float
+    template: Any
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProducerCfg:
+    id: int
+    name: str
+    channel_id: int
+    rate: float
+    jitter: float
+    burst_size: int
+    burst_every: float
+    paused: bool
+    emissions: tuple[EmissionCfg, ...]
+
+    @property
+    def node(self) -> str:
+        return f"producer:{self.id}"
+
+
+@dataclass
+class TopologyConfig:
+    topology_id: int
+    slug: str
+    version: str
+    channels: dict[int, ChannelCfg]
+    consumers: dict[int, ConsumerCfg]
+    producers: dict[int, ProducerCfg]
+    subscriptions: dict[int, SubscriptionCfg]
+    targets: dict[int, TargetCfg]
+    # Derived lookups.
+    subs_by_channel: dict[int, list[SubscriptionCfg]] = field(default_factory=dict)
+    mirrors_of: dict[int, list[SubscriptionCfg]] = field(default_factory=dict)
+    targets_by_rule: dict[int, list[TargetCfg]] = field(default_factory=dict)
+    rule_index: dict[int, RuleIndex] = field(default_factory=dict)  # bus id -> index
+    rules: dict[int, tuple[str, int]] = field(default_factory=dict)  # rule id -> (name, version)
+
+    def finish(self) -> TopologyConfig:
+        for sub in self.subscriptions.values():
+            if sub.mirror_of is not None:
+                self.mirrors_of.setdefault(sub.mirror_of, []).append(sub)
+            else:
+                self.subs_by_channel.setdefault(sub.channel_id, []).append(sub)
+        for target in self.targets.values():
+            self.targets_by_rule.setdefault(target.rule_id, []).append(target)
+        return self
+
+    def add_rule(self, bus_id: int, rule_id: int, name: str, version: int, pattern: Any) -> None:
+        self.rule_index.setdefault(bus_id, RuleIndex()).add(rule_id, pattern)
+        self.rules[rule_id] = (name, version)
+
+    def node_of_channel(self, channel_id: int) -> str:
+        return self.channels[channel_id].node
+
+    def queue_consumers(self, queue_id: int) -> list[tuple[SubscriptionCfg, ConsumerCfg]]:
+        """The consumers competing on a queue, in a stable order."""
+        return [
+            (sub, self.consumers[sub.consumer_id])
+            for sub in self.subs_by_channel.get(queue_id, [])
+            if sub.consumer_id is not None
+        ]
+
+
+def compile_validator(schema: dict[str, Any]) -> Any:
+    if not schema:
+        return None
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)

@@ -1,0 +1,136 @@
+"""Drives one run for a slice of time while holding its lease.
+
+The Celery task ``flows.drive_run`` calls ``drive`` and re-queues itself; the watchdog in
+every worker re-queues it when no worker holds a running run's lease (after a kill -9),
+so a run keeps going as long as one worker is alive.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis
+
+from flows.engine.config import TopologyConfig
+from flows.engine.engine import TICK_MS, Engine, LeaseLost, keyspace
+
+log = logging.getLogger(__name__)
+
+LEASE_MS = 4000
+ACTIVE_RUNS = "ev:runs:active"  # hash: run id -> topology id
+
+# Extend or release the lease only if we still hold it.
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+def config_version_key(topology_id: int) -> str:
+    return f"ev:topology:{topology_id}:version"
+
+
+@dataclass
+class RunHandle:
+    run_id: int
+    topology_id: int
+    seed: int
+    slug: str = ""
+    counters_at: int = 0  # when the last counters frame went out (ms)
+
+
+HopSink = Callable[[RunHandle, list[dict[str, Any]]], None]
+ConfigLoader = Callable[[int], TopologyConfig]
+
+
+def stop_key(run_id: int) -> str:
+    return keyspace(run_id) + "stop"
+
+
+def flush_hops(client: redis.Redis, run: RunHandle, sink: HopSink, *, limit: int = 200) -> int:
+    """Hand the hops in the run's stream to ``sink``, then delete them; returns how many.
+
+    If ``sink`` raises, the entries stay and are handed over again next time: the sink
+    must be idempotent (it is: hops are unique by run and seq).
+    """
+    key = keyspace(run.run_id) + "hops"
+    entries = client.xrange(key, count=limit)
+    if not entries:
+        return 0
+    hops: list[dict[str, Any]] = []
+    for _entry_id, fields in entries:
+        hops.extend(orjson.loads(fields[b"h"]))
+    sink(run, hops)
+    client.xdel(key, *[entry_id for entry_id, _ in entries])
+    return len(hops)
+
+
+def drive(
+    client: redis.Redis,
+    run: RunHandle,
+    *,
+    load_config: ConfigLoader,
+    sink: HopSink,
+    seconds: float = 2.0,
+    on_tick: Callable[[RunHandle, TopologyConfig, int], None] | None = None,
+) -> bool:
+    """Tick ``run`` for about ``seconds``. Returns False when the run is over or not ours.
+
+    1. Take the lease (SET NX PX); if another worker has it, leave at once.
+    2. Each tick: reload the topology if an edit bumped its version, run the engine's
+       phases, flush hops to the sink, renew the lease.
+    3. Release the lease so the next slice (any worker) can take it.
+    """
+    k = keyspace(run.run_id)
+    token = uuid.uuid4().hex
+    if not client.set(k + "lease", token, nx=True, px=LEASE_MS):
+        return False
+    renew = client.register_script(_RENEW)
+    release = client.register_script(_RELEASE)
+    version_key = config_version_key(run.topology_id)
+    version = client.get(version_key)
+    config = load_config(run.topology_id)
+    engine = Engine(client, run_id=run.run_id, seed=run.seed, config=config, lease_token=token)
+    deadline = time.monotonic() + seconds
+    keep_going = True
+    try:
+        while True:
+            started = time.monotonic()
+            if client.exists(stop_key(run.run_id)):
+                keep_going = False
+                break
+            current = client.get(version_key)
+            if current != version:
+                version = current
+                engine.config = config = load_config(run.topology_id)
+            now = engine.tick()
+            flush_hops(client, run, sink)
+            if on_tick is not None:
+                on_tick(run, config, now)
+            if not renew(keys=[k + "lease"], args=[token, LEASE_MS]):
+                log.warning("run %s: lease lost; another worker drives it now", run.run_id)
+                return False
+            if started > deadline:
+                break
+            time.sleep(max(0.0, TICK_MS / 1000 - (time.monotonic() - started)))
+    except LeaseLost as exc:
+        log.warning("%s", exc)
+        return False
+    finally:
+        flush_hops(client, run, sink, limit=10_000)
+        release(keys=[k + "lease"], args=[token])
+    return keep_going

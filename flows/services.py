@@ -1,0 +1,237 @@
+"""Writes: starting and stopping runs, publishing, live controls, persisting hops."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from flows import live, selectors
+from flows.engine import driver
+from flows.engine.engine import counters as engine_counters
+from flows.engine.engine import keyspace
+from flows.models import (
+    ChannelKind,
+    Consumer,
+    Hop,
+    MessageChannel,
+    MessageKind,
+    MessageType,
+    Producer,
+    Run,
+    RunStatus,
+    Topology,
+)
+from flows.redis_state import client
+
+
+class ServiceError(ValueError):
+    """A request that cannot be carried out; the message says why."""
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def run_start(*, topology: Topology, seed: int | None = None) -> Run:
+    """Start a run of ``topology``; its producers begin emitting within a tick."""
+    from flows import tasks
+
+    if seed is None:
+        seed = random.SystemRandom().randrange(1, 2**31)
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(topology=topology, seed=seed)
+    except IntegrityError:
+        raise ServiceError(f"{topology.slug} already has a running run; stop it first") from None
+    r = client()
+    k = keyspace(run.pk)
+    r.delete(driver.stop_key(run.pk), k + "lease")
+    r.hset(driver.ACTIVE_RUNS, str(run.pk), str(topology.pk))
+    transaction.on_commit(lambda: tasks.drive_run.delay(run.pk))
+    transaction.on_commit(lambda: live.send(topology.slug, run_frame(run)))
+    return run
+
+
+def run_stop(*, run: Run) -> Run:
+    """Stop producing and delivering; what is in flight stays counted as in flight."""
+    if run.status != RunStatus.RUNNING:
+        return run
+    r = client()
+    r.set(driver.stop_key(run.pk), 1)
+    r.hdel(driver.ACTIVE_RUNS, str(run.pk))
+    run.status = RunStatus.STOPPED
+    run.stopped_at = timezone.now()
+    run.counters = run_counters(run=run)
+    run.save(update_fields=["status", "stopped_at", "counters"])
+    slug = run.topology.slug
+    transaction.on_commit(lambda: live.send(slug, run_frame(run)))
+    return run
+
+
+def running_run(topology: Topology) -> Run | None:
+    return Run.objects.filter(topology=topology, status=RunStatus.RUNNING).first()
+
+
+def run_frame(run: Run) -> dict[str, Any]:
+    return {"type": "run", "run": {"id": run.pk, "status": run.status, "seed": run.seed}}
+
+
+def run_counters(*, run: Run) -> dict[str, Any]:
+    """Live counters from Redis (the run's stored snapshot once its keys are gone)."""
+    data = engine_counters(client(), run.pk, selectors.topology_config(run.topology_id))
+    if not data["totals"]["copies"] and run.counters:
+        return run.counters
+    return data
+
+
+def accounting_errors(counters: dict[str, Any]) -> list[str]:
+    """Where the accounting law fails (empty when it holds)."""
+    t = counters["totals"]
+    terminal = t["processed"] + t["dead_lettered"] + t["filtered"] + t["unmatched"]
+    errors = []
+    if t["copies"] != terminal + t["in_flight"]:
+        errors.append(
+            f"copies {t['copies']} != processed {t['processed']} + dead-lettered "
+            f"{t['dead_lettered']} + filtered {t['filtered']} + unmatched {t['unmatched']} "
+            f"+ in flight {t['in_flight']} (lost: {t['copies'] - terminal - t['in_flight']})"
+        )
+    return errors
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+def envelope_build(*, topology: Topology, channel: MessageChannel, data: dict[str, Any]) -> dict:
+    """A full envelope (DESIGN.md) from what a person typed: a detail, or a whole envelope."""
+    if not isinstance(data, dict):
+        raise ServiceError("a message is a JSON object")
+    is_envelope = "detail" in data or "detail-type" in data
+    detail = data.get("detail", {}) if is_envelope else data
+    if not isinstance(detail, dict):
+        raise ServiceError("the message's detail must be a JSON object")
+    type_name = str(data.get("detail-type", "")) if is_envelope else ""
+    mtype = (
+        MessageType.objects.filter(topology=topology, name=type_name).order_by("-version").first()
+        if type_name
+        else None
+    )
+    attributes = data.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise ServiceError("attributes must be a JSON object")
+    kind = data.get("kind") or (mtype.kind if mtype else MessageKind.EVENT)
+    if kind not in MessageKind.values:
+        raise ServiceError(f"kind must be one of {', '.join(MessageKind.values)}")
+    message_id = str(data.get("id") or uuid.uuid4())
+    try:
+        uuid.UUID(message_id)
+    except ValueError:
+        raise ServiceError(f"id {message_id!r} is not a UUID") from None
+    return {
+        "id": message_id,
+        "kind": kind,
+        "source": str(data.get("source") or (mtype.source if mtype else "") or "eventviz.client"),
+        "detail-type": type_name or "TestMessage",
+        "time": str(data.get("time") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"),
+        "schema_version": int(data.get("schema_version") or (mtype.version if mtype else 1)),
+        "attributes": attributes,
+        "detail": detail,
+    }
+
+
+def message_publish(*, topology: Topology, channel_name: str, data: dict[str, Any]) -> str:
+    """Put one message into a channel of the running run (like ``aws events put-events``).
+
+    Returns the message id. The run's next tick routes it.
+    """
+    channel = MessageChannel.objects.filter(topology=topology, name=channel_name).first()
+    if channel is None:
+        names = ", ".join(topology.channels.values_list("name", flat=True))
+        raise ServiceError(f"no channel {channel_name!r} in {topology.slug} (channels: {names})")
+    run = running_run(topology)
+    if run is None:
+        raise ServiceError(f"{topology.slug} has no running run; start one first (runstart)")
+    envelope = envelope_build(topology=topology, channel=channel, data=data)
+    command = {"op": "publish", "channel": channel.pk, "envelope": envelope}
+    client().rpush(keyspace(run.pk) + "inbox", orjson.dumps(command))
+    return envelope["id"]
+
+
+def queue_redrive(*, topology: Topology, queue: MessageChannel) -> None:
+    """Move what a dead-letter queue holds back to the queues it came from."""
+    if queue.kind != ChannelKind.QUEUE:
+        raise ServiceError(f"{queue.name} is a {queue.kind}; only a queue can be redriven")
+    _command(topology, {"op": "redrive", "queue": queue.pk})
+
+
+def bus_replay(*, topology: Topology, bus: MessageChannel, start_ms: int, end_ms: int) -> None:
+    """Replay the archived events of a time window back into their bus."""
+    if bus.kind != ChannelKind.BUS:
+        raise ServiceError(f"{bus.name} is a {bus.kind}; only a bus has an archive")
+    if end_ms < start_ms:
+        raise ServiceError("the replay window ends before it starts")
+    _command(topology, {"op": "replay", "bus": bus.pk, "start": start_ms, "end": end_ms})
+
+
+def _command(topology: Topology, command: dict[str, Any]) -> None:
+    run = running_run(topology)
+    if run is None:
+        raise ServiceError(f"{topology.slug} has no running run")
+    client().rpush(keyspace(run.pk) + "inbox", orjson.dumps(command))
+
+
+# --- live controls (they reach a running simulation through the config version) -------------
+
+
+def producer_set_paused(*, producer: Producer, paused: bool) -> Producer:
+    producer.paused = paused
+    producer.save(update_fields=["paused"])
+    return producer
+
+
+def consumer_set_online(*, consumer: Consumer, online: bool) -> Consumer:
+    consumer.online = online
+    consumer.save(update_fields=["online"])
+    return consumer
+
+
+def topology_touch(*, topology_id: int) -> None:
+    """A part of the topology changed: running simulations reload it, dashboards redraw."""
+    client().incr(driver.config_version_key(topology_id))
+    topology = Topology.objects.filter(pk=topology_id).first()
+    if topology is not None:
+        live.send(topology.slug, {"type": "graph", "graph": selectors.topology_graph(topology)})
+
+
+# --- hops ---------------------------------------------------------------------------------------
+
+
+def hops_persist(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
+    """Store a batch of hops (idempotent: unique by run and seq) and broadcast it on commit."""
+    rows = [
+        Hop(
+            run_id=run_id,
+            seq=h["seq"],
+            msg=h["msg"],
+            type=h["type"][:200],
+            kind=h["kind"],
+            stage=h["stage"],
+            from_node=h["from"],
+            to_node=h["to"],
+            edge=h["edge"],
+            attempt=h["attempt"],
+            at=h["at"],
+            detail=h.get("detail") or {},
+        )
+        for h in hops
+    ]
+    last_seq = max(h["seq"] for h in hops)
+    frame = live.hops_frame(run_id, (live.hop_payload(h) for h in hops))
+    with transaction.atomic():
+        Hop.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        Run.objects.filter(pk=run_id, last_seq__lt=last_seq).update(last_seq=last_seq)
+        transaction.on_commit(lambda: live.send(slug, frame))
