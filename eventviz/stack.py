@@ -86,18 +86,27 @@ def daphne_argv(*, host: str, port: int) -> list[str]:
     ]
 
 
-def wait_for_http(url: str, *, timeout: float, alive: Callable[[], bool]) -> int | None:
-    """Poll ``url`` until it answers (any status) or ``timeout``; None if it never did."""
+def wait_for_http(
+    url: str, *, timeout: float, alive: Callable[[], bool], want: int | None = None
+) -> int | None:
+    """Poll ``url`` until it answers (with ``want``, if given) or ``timeout``.
+
+    Returns the last status seen, None if nothing ever answered.
+    """
     deadline = time.monotonic() + timeout
+    status: int | None = None
     while time.monotonic() < deadline and alive():
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                return int(response.status)
+                status = int(response.status)
         except urllib.error.HTTPError as exc:
-            return int(exc.code)
+            status = int(exc.code)
         except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    return None
+            status = None
+        if status is not None and (want is None or status == want):
+            return status
+        time.sleep(0.25)
+    return status
 
 
 class Supervisor:

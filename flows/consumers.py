@@ -1,17 +1,29 @@
-"""Websocket consumer of a topology's dashboard (protocol: DESIGN.md)."""
+"""Websocket consumer of a topology's dashboard (protocol: DESIGN.md, docs in README).
+
+Server -> client: snapshot, hops, counters, graph, run, trace, error.
+Client -> server: resume; trace; staff only: run.start, run.stop, producer.pause,
+producer.resume, consumer.offline, consumer.online, publish, redrive.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from flows import live, selectors
-from flows.models import Run, Topology
+from flows import live, selectors, services
+from flows.models import Consumer, Hop, MessageChannel, Producer, Run, Topology
 
 MAX_FRAME_BYTES = 64 * 1024
+RESUME_LIMIT = 5000
+RESUME_CHUNK = 1000
+
+
+class FrameError(ValueError):
+    """A client frame that is malformed or not allowed; answered with an error frame."""
 
 
 @database_sync_to_async
@@ -23,10 +35,88 @@ def _load_snapshot(slug: str, user: Any) -> dict[str, Any] | None:
     return {
         "type": "snapshot",
         "graph": selectors.topology_graph(topology),
-        "counters": run.counters if run else {},
-        "run": {"id": run.pk, "status": run.status} if run else None,
+        "counters": services.run_counters(run=run) if run else None,
+        "run": {"id": run.pk, "status": run.status, "seed": run.seed} if run else None,
         "last_seq": run.last_seq if run else 0,
+        "staff": bool(getattr(user, "is_staff", False)),
     }
+
+
+@database_sync_to_async
+def _missed_hops(slug: str, run_id: int, after_seq: int) -> list[dict[str, Any]]:
+    rows = Hop.objects.filter(run_id=run_id, run__topology__slug=slug, seq__gt=after_seq)
+    return [live.hop_from_row(row) for row in rows.order_by("seq")[:RESUME_LIMIT]]
+
+
+@database_sync_to_async
+def _trace(slug: str, msg: str) -> list[dict[str, Any]]:
+    hops = Hop.objects.filter(msg=msg, run__topology__slug=slug).order_by("run_id", "seq")
+    return [{**live.hop_from_row(h), "detail": h.detail} for h in hops[:500]]
+
+
+@database_sync_to_async
+def _control(slug: str, frame: dict[str, Any]) -> dict[str, Any]:
+    """Carry out a staff control frame; returns the acknowledgement frame."""
+    topology = Topology.objects.get(slug=slug)
+    kind = frame["type"]
+    try:
+        if kind == "run.start":
+            seed = frame.get("seed")
+            if seed is not None and not isinstance(seed, int):
+                raise FrameError("seed must be an integer")
+            run = services.run_start(topology=topology, seed=seed)
+            return {"type": "ack", "of": kind, "run": run.pk}
+        if kind == "run.stop":
+            run = services.running_run(topology)
+            if run is None:
+                raise FrameError("no run is running")
+            services.run_stop(run=run)
+            return {"type": "ack", "of": kind, "run": run.pk}
+        if kind in ("producer.pause", "producer.resume"):
+            producer = _part(Producer, topology, frame.get("producer"))
+            services.producer_set_paused(producer=producer, paused=kind == "producer.pause")
+            return {"type": "ack", "of": kind, "producer": producer.pk}
+        if kind in ("consumer.offline", "consumer.online"):
+            consumer = _part(Consumer, topology, frame.get("consumer"))
+            services.consumer_set_online(consumer=consumer, online=kind == "consumer.online")
+            return {"type": "ack", "of": kind, "consumer": consumer.pk}
+        if kind == "publish":
+            channel = _part(MessageChannel, topology, frame.get("channel"))
+            message = frame.get("message")
+            if not isinstance(message, dict):
+                raise FrameError("message must be a JSON object")
+            msg_id = services.message_publish(
+                topology=topology, channel_name=channel.name, data=message
+            )
+            return {"type": "ack", "of": kind, "msg": msg_id}
+        if kind == "redrive":
+            queue = _part(MessageChannel, topology, frame.get("channel"))
+            services.queue_redrive(topology=topology, queue=queue)
+            return {"type": "ack", "of": kind, "channel": queue.pk}
+    except services.ServiceError as exc:
+        raise FrameError(str(exc)) from None
+    raise FrameError(f"unknown frame type {kind!r}")
+
+
+def _part(model: type[Any], topology: Topology, pk: Any) -> Any:
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        raise FrameError(f"{model._meta.model_name} must be an id (an integer)")
+    obj = model.objects.filter(topology=topology, pk=pk).first()
+    if obj is None:
+        raise FrameError(f"no {model._meta.model_name} {pk} in this topology")
+    return obj
+
+
+CONTROL_FRAMES = {
+    "run.start",
+    "run.stop",
+    "producer.pause",
+    "producer.resume",
+    "consumer.offline",
+    "consumer.online",
+    "publish",
+    "redrive",
+}
 
 
 class TopologyConsumer(AsyncWebsocketConsumer):
@@ -49,22 +139,65 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        raw = text_data if text_data is not None else bytes_data
-        if raw is None or len(raw) > MAX_FRAME_BYTES:
-            await self.send_error("frame too large or empty")
-            return
+        try:
+            frame = self.parse(text_data if text_data is not None else bytes_data)
+            await self.dispatch_frame(frame)
+        except FrameError as exc:
+            await self.send_error(str(exc))
+
+    def parse(self, raw: str | bytes | None) -> dict[str, Any]:
+        if not raw:
+            raise FrameError("empty frame")
+        if len(raw) > MAX_FRAME_BYTES:
+            raise FrameError(f"frame too large ({len(raw)} bytes; at most {MAX_FRAME_BYTES})")
         try:
             frame = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            await self.send_error(f"malformed JSON: {exc}")
-            return
+            raise FrameError(f"malformed JSON: {exc}") from None
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self.send_error("a frame is a JSON object with a string 'type'")
-            return
-        await self.send_error(f"unknown frame type {frame['type']!r}")
+            raise FrameError("a frame is a JSON object with a string 'type'")
+        return frame
+
+    async def dispatch_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame["type"]
+        if kind == "resume":
+            await self.resume(frame)
+        elif kind == "trace":
+            msg = frame.get("msg")
+            try:
+                uuid.UUID(str(msg))
+            except ValueError:
+                raise FrameError("trace needs 'msg', a message id") from None
+            hops = await _trace(self.slug, str(msg))
+            await self.send_frame({"type": "trace", "msg": msg, "hops": hops})
+        elif kind in CONTROL_FRAMES:
+            user = self.scope.get("user")
+            if not getattr(user, "is_staff", False):
+                raise FrameError(f"{kind} is for staff; log in to admin first")
+            await self.send_frame(await _control(self.slug, frame))
+        else:
+            raise FrameError(f"unknown frame type {kind!r}")
+
+    async def resume(self, frame: dict[str, Any]) -> None:
+        after = frame.get("after_seq")
+        run_id = frame.get("run")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise FrameError("resume needs 'after_seq', a non-negative integer")
+        if not isinstance(run_id, int) or isinstance(run_id, bool):
+            raise FrameError("resume needs 'run', the run id of the hops seen so far")
+        hops = await _missed_hops(self.slug, run_id, after)
+        for start in range(0, len(hops), RESUME_CHUNK):
+            chunk = hops[start : start + RESUME_CHUNK]
+            await self.send_frame({**live.hops_frame(run_id, chunk), "resumed": True})
+        if not hops:
+            await self.send_frame({**live.hops_frame(run_id, []), "resumed": True})
+
+    # Frames from the channel layer arrive encoded: forward them as they are.
+    async def live_frame(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=orjson.dumps(frame).decode())
+        await self.send(text_data=live.encode(frame))
 
     async def send_error(self, message: str) -> None:
         await self.send_frame({"type": "error", "error": message})

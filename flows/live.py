@@ -63,7 +63,9 @@ class _Sender:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="live-sender", daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="live-sender", daemon=True
+        )
         self.thread.start()
         self.layer = get_channel_layer()
 

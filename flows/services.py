@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from flows import live, selectors
@@ -49,8 +49,10 @@ def run_start(*, topology: Topology, seed: int | None = None) -> Run:
     except IntegrityError:
         raise ServiceError(f"{topology.slug} already has a running run; stop it first") from None
     r = client()
-    k = keyspace(run.pk)
-    r.delete(driver.stop_key(run.pk), k + "lease")
+    # Run ids can come back after a database reset: start from a clean slate in Redis.
+    stale = list(r.scan_iter(match=keyspace(run.pk) + "*", count=1000))
+    if stale:
+        r.delete(*stale)
     r.hset(driver.ACTIVE_RUNS, str(run.pk), str(topology.pk))
     transaction.on_commit(lambda: tasks.drive_run.delay(run.pk))
     transaction.on_commit(lambda: live.send(topology.slug, run_frame(run)))
@@ -136,7 +138,9 @@ def envelope_build(*, topology: Topology, channel: MessageChannel, data: dict[st
         "kind": kind,
         "source": str(data.get("source") or (mtype.source if mtype else "") or "eventviz.client"),
         "detail-type": type_name or "TestMessage",
-        "time": str(data.get("time") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"),
+        "time": str(
+            data.get("time") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        ),
         "schema_version": int(data.get("schema_version") or (mtype.version if mtype else 1)),
         "attributes": attributes,
         "detail": detail,
@@ -211,27 +215,42 @@ def topology_touch(*, topology_id: int) -> None:
 
 
 def hops_persist(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
-    """Store a batch of hops (idempotent: unique by run and seq) and broadcast it on commit."""
+    """Store a batch of hops (idempotent: unique by run and seq) and broadcast it on commit.
+
+    This is the hottest write of a run (thousands of rows a second), so it is one
+    ``executemany`` of a prepared INSERT rather than ``bulk_create``; ON CONFLICT makes a
+    replayed batch (after a worker died between insert and stream trim) a no-op.
+    """
+    # What UUIDField.get_db_prep_value does, without a UUID object per row.
+    native_uuid = connection.features.has_native_uuid_field
     rows = [
-        Hop(
-            run_id=run_id,
-            seq=h["seq"],
-            msg=h["msg"],
-            type=h["type"][:200],
-            kind=h["kind"],
-            stage=h["stage"],
-            from_node=h["from"],
-            to_node=h["to"],
-            edge=h["edge"],
-            attempt=h["attempt"],
-            at=h["at"],
-            detail=h.get("detail") or {},
+        (
+            run_id,
+            h["seq"],
+            h["msg"] if native_uuid else h["msg"].replace("-", ""),
+            h["type"][:200],
+            h["kind"],
+            h["stage"],
+            h["from"],
+            h["to"],
+            h["edge"],
+            h["attempt"],
+            h["at"],
+            orjson.dumps(h.get("detail") or {}).decode(),
         )
         for h in hops
     ]
     last_seq = max(h["seq"] for h in hops)
     frame = live.hops_frame(run_id, (live.hop_payload(h) for h in hops))
-    with transaction.atomic():
-        Hop.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_INSERT_HOP, rows)
         Run.objects.filter(pk=run_id, last_seq__lt=last_seq).update(last_seq=last_seq)
         transaction.on_commit(lambda: live.send(slug, frame))
+
+
+_INSERT_HOP = (
+    f"INSERT INTO {Hop._meta.db_table} "
+    "(run_id, seq, msg, type, kind, stage, from_node, to_node, edge, attempt, at, detail) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (run_id, seq) DO NOTHING"
+)

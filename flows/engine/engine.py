@@ -32,10 +32,10 @@ from typing import Any
 import orjson
 import redis
 
-log = logging.getLogger(__name__)
-
 from flows.engine import generators
 from flows.engine.config import ConsumerCfg, ProducerCfg, SubscriptionCfg, TopologyConfig
+
+log = logging.getLogger(__name__)
 
 TERMINAL = ("processed", "dead_lettered", "filtered", "unmatched")
 TICK_MS = 50
@@ -59,14 +59,57 @@ def iso(ms: float) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+DELETE = object()  # marks a hash field or sorted-set member removed in a Tx
+
+
 @dataclass
 class Tx:
-    """The writes, hops and counter changes of one phase, committed atomically."""
+    """The writes, hops and counter changes of one phase, committed atomically.
+
+    Hash and sorted-set changes are kept per key with the last change per member
+    winning, so a phase that touches thousands of deliveries sends a handful of
+    HSET/HDEL/ZADD/ZREM commands, not one per delivery.
+    """
 
     now: int
+    hashes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    zsets: dict[str, dict[str | bytes, Any]] = field(default_factory=dict)
     writes: list[Callable[[Any], Any]] = field(default_factory=list)
     hops: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+
+    def hset(self, key: str, name: str, value: Any) -> None:
+        self.hashes.setdefault(key, {})[name] = value
+
+    def hdel(self, key: str, name: str) -> None:
+        self.hashes.setdefault(key, {})[name] = DELETE
+
+    def zadd(self, key: str, member: str | bytes, score: float) -> None:
+        self.zsets.setdefault(key, {})[member] = score
+
+    def zrem(self, key: str, member: str | bytes) -> None:
+        self.zsets.setdefault(key, {})[member] = DELETE
+
+    def empty(self) -> bool:
+        return not (self.hashes or self.zsets or self.writes or self.hops or self.counts)
+
+    def apply(self, pipe: Any) -> None:
+        for key, fields in self.hashes.items():
+            gone = [name for name, value in fields.items() if value is DELETE]
+            kept = {name: value for name, value in fields.items() if value is not DELETE}
+            if gone:
+                pipe.hdel(key, *gone)
+            if kept:
+                pipe.hset(key, mapping=kept)
+        for key, members in self.zsets.items():
+            gone = [member for member, score in members.items() if score is DELETE]
+            kept = {member: score for member, score in members.items() if score is not DELETE}
+            if gone:
+                pipe.zrem(key, *gone)
+            if kept:
+                pipe.zadd(key, kept)
+        for write in self.writes:
+            write(pipe)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
@@ -151,7 +194,7 @@ class Engine:
         )
 
     def commit(self, tx: Tx) -> None:
-        if not (tx.writes or tx.hops or tx.counts):
+        if tx.empty():
             return
         lease = self.k + "lease"
         with self.r.pipeline(transaction=True) as pipe:
@@ -161,8 +204,7 @@ class Engine:
                 if holder is not None and holder.decode() != self.token:
                     raise LeaseLost(f"run {self.run_id} is driven by another worker")
                 pipe.multi()
-                for write in tx.writes:
-                    write(pipe)
+                tx.apply(pipe)
                 for name, n in tx.counts.items():
                     if n:
                         pipe.hincrby(self.k + "cnt", name, n)
@@ -179,11 +221,10 @@ class Engine:
         self.seq += len(tx.hops)
 
     def _store(self, tx: Tx, d: Delivery) -> None:
-        payload = orjson.dumps(d)
-        tx.writes.append(lambda p: p.hset(self.k + "dlv", d["id"], payload))
+        tx.hset(self.k + "dlv", d["id"], orjson.dumps(d))
 
     def _drop(self, tx: Tx, d: Delivery) -> None:
-        tx.writes.append(lambda p: p.hdel(self.k + "dlv", d["id"]))
+        tx.hdel(self.k + "dlv", d["id"])
 
     def _load(self, ids: list[bytes]) -> list[Delivery]:
         if not ids:
@@ -217,20 +258,24 @@ class Engine:
                 if d.get("busy") and consumer_id is not None:
                     # The consumer did not finish within the visibility timeout: its work is
                     # lost and the message shows again, as in SQS.
-                    tx.writes.append(
-                        lambda p, c=consumer_id, i=d["id"]: p.zrem(self.k + f"busy:{c}", i)
-                    )
+                    tx.zrem(self.k + f"busy:{consumer_id}", d["id"])
                     consumer_node = f"consumer:{consumer_id}"
                     self.hop(
-                        tx, d["msg"], "failed", consumer_node, consumer_node, d.get("edge", ""),
-                        d["receives"], error="visibility timeout expired before processing ended",
+                        tx,
+                        d["msg"],
+                        "failed",
+                        consumer_node,
+                        consumer_node,
+                        d.get("edge", ""),
+                        d["receives"],
+                        error="visibility timeout expired before processing ended",
                     )
                     tx.node_count(consumer_node, "failed")
                 d["busy"] = False
                 d["consumer"] = None
                 self._release_group(tx, queue.id, d)
-                tx.writes.append(lambda p, q=queue.id, i=d["id"]: p.zrem(self.k + f"inflight:{q}", i))
-                tx.writes.append(lambda p, q=queue.id, i=d["id"]: p.zadd(self.k + f"ready:{q}", {i: now}))
+                tx.zrem(self.k + f"inflight:{queue.id}", d["id"])
+                tx.zadd(self.k + f"ready:{queue.id}", d["id"], now)
                 self._store(tx, d)
                 self.hop(tx, d["msg"], "redelivered", queue.node, queue.node, "", d["receives"] + 1)
                 tx.node_count(queue.node, "redelivered")
@@ -243,9 +288,7 @@ class Engine:
         for consumer in self.config.consumers.values():
             ids = self.r.zrangebyscore(self.k + f"busy:{consumer.id}", "-inf", now)
             for d in self._load(ids):
-                tx.writes.append(
-                    lambda p, c=consumer.id, i=d["id"]: p.zrem(self.k + f"busy:{c}", i)
-                )
+                tx.zrem(self.k + f"busy:{consumer.id}", d["id"])
                 self._finish(tx, consumer, d)
         self.commit(tx)
 
@@ -254,28 +297,47 @@ class Engine:
         attempt = d["receives"] or d["attempt"]
         node = consumer.node
         error = consumer.schema_error(body)
-        if error is None and consumer.failure_rate > 0:
-            # Keyed by message and consumer, not by delivery: a mirror copy or a retry
-            # elsewhere never changes what this consumer does with this message.
-            if self.rng(d["msg"]["id"], node, attempt, "outcome").random() < consumer.failure_rate:
-                error = "the consumer failed (simulated failure rate)"
+        # The draw is keyed by message and consumer, not by delivery: a mirror copy or a
+        # retry elsewhere never changes what this consumer does with this message.
+        if (
+            error is None
+            and consumer.failure_rate > 0
+            and self.rng(d["msg"]["id"], node, attempt, "outcome").random() < consumer.failure_rate
+        ):
+            error = "the consumer failed (simulated failure rate)"
         queue_id = d.get("queue")
         if error is None:
             if queue_id is not None:
-                tx.writes.append(lambda p, q=queue_id, i=d["id"]: p.zrem(self.k + f"inflight:{q}", i))
+                tx.zrem(self.k + f"inflight:{queue_id}", d["id"])
                 self._release_group(tx, queue_id, d)
             self._drop(tx, d)
             self.hop(
-                tx, d["msg"], "processed", node, node, d.get("edge", ""), attempt,
-                mirror=bool(d.get("mirror")), latency_ms=tx.now - d.get("started", tx.now),
+                tx,
+                d["msg"],
+                "processed",
+                node,
+                node,
+                d.get("edge", ""),
+                attempt,
+                mirror=bool(d.get("mirror")),
+                latency_ms=tx.now - d.get("started", tx.now),
             )
             tx.node_count(node, "processed")
             tx.count("processed")
             if d.get("mirror"):
                 tx.node_count(node, "mirror_processed")
             return
-        self.hop(tx, d["msg"], "failed", node, node, d.get("edge", ""), attempt,
-                 error=error, mirror=bool(d.get("mirror")))
+        self.hop(
+            tx,
+            d["msg"],
+            "failed",
+            node,
+            node,
+            d.get("edge", ""),
+            attempt,
+            error=error,
+            mirror=bool(d.get("mirror")),
+        )
         tx.node_count(node, "failed")
         if queue_id is not None:
             # SQS: a failed message stays invisible until its visibility timeout ends.
@@ -293,22 +355,28 @@ class Engine:
             return
         busy = self._busy_counts()
         for d in self._load(ids):
-            tx.writes.append(lambda p, i=d["id"]: p.zrem(self.k + "push", i))
+            tx.zrem(self.k + "push", d["id"])
             consumer = self.config.consumers.get(d["consumer"])
             if consumer is None:
                 self._dead_letter(tx, d, None, "the subscriber was removed from the topology")
                 continue
             if not consumer.online:
-                self.hop(tx, d["msg"], "failed", d["from"], consumer.node, d.get("edge", ""),
-                         d["attempt"], error="consumer offline: the push failed")
+                self.hop(
+                    tx,
+                    d["msg"],
+                    "failed",
+                    d["from"],
+                    consumer.node,
+                    d.get("edge", ""),
+                    d["attempt"],
+                    error="consumer offline: the push failed",
+                )
                 tx.node_count(consumer.node, "failed")
                 self._retry_push(tx, d, reason="consumer offline")
                 continue
             if busy[consumer.id] >= consumer.concurrency:
                 # Waiting for a free slot is not a failed attempt.
-                tx.writes.append(
-                    lambda p, i=d["id"]: p.zadd(self.k + "push", {i: now + CAPACITY_RETRY_MS})
-                )
+                tx.zadd(self.k + "push", d["id"], now + CAPACITY_RETRY_MS)
                 continue
             busy[consumer.id] += 1
             self._start(tx, consumer, d, frm=d["from"])
@@ -320,7 +388,7 @@ class Engine:
             d["retries"] += 1
             d["attempt"] += 1
             self._store(tx, d)
-            tx.writes.append(lambda p, i=d["id"]: p.zadd(self.k + "push", {i: tx.now + delay}))
+            tx.zadd(self.k + "push", d["id"], tx.now + delay)
             return
         self._dead_letter(tx, d, d.get("dlq"), f"{reason}; retries exhausted")
 
@@ -334,10 +402,19 @@ class Engine:
         d["started"] = tx.now
         self._store(tx, d)
         due = tx.now + int(latency)
-        tx.writes.append(lambda p: p.zadd(self.k + f"busy:{consumer.id}", {d["id"]: due}))
+        tx.zadd(self.k + f"busy:{consumer.id}", d["id"], due)
         stage = "received" if d.get("queue") is not None else "delivered"
-        self.hop(tx, d["msg"], stage, frm, consumer.node, d.get("edge", ""), attempt,
-                 body=d["body"], mirror=bool(d.get("mirror")))
+        self.hop(
+            tx,
+            d["msg"],
+            stage,
+            frm,
+            consumer.node,
+            d.get("edge", ""),
+            attempt,
+            body=d["body"],
+            mirror=bool(d.get("mirror")),
+        )
         tx.node_count(consumer.node, "received")
 
     # phase 4: commands from outside (publish, redrive, replay) ----------------------------
@@ -394,20 +471,30 @@ class Engine:
         while next_at <= now and len(due) < 5000:
             due.append(next_at)
             jitter = self.rng(producer.id, n + len(due), "jitter").uniform(-1, 1)
-            next_at += max(1.0, interval * (1 + producer.jitter * jitter))
+            next_at += interval * max(0.05, 1 + producer.jitter * jitter)
         if producer.burst_size and producer.burst_every > 0 and burst_at <= now:
             due.extend([float(now)] * producer.burst_size)
             burst_at = now + producer.burst_every * 1000
         for at in due:
             msg = self.make_message(producer, n, at)
             n += 1
-            self.hop(tx, msg, "published", producer.node,
-                     self.config.node_of_channel(producer.channel_id), f"prod:{producer.id}",
-                     payload=msg)
+            self.hop(
+                tx,
+                msg,
+                "published",
+                producer.node,
+                self.config.node_of_channel(producer.channel_id),
+                f"prod:{producer.id}",
+                payload=msg,
+            )
             tx.node_count(producer.node, "published")
             tx.count("published")
             self.publish(
-                tx, msg, producer.channel_id, frm=producer.node, edge=f"prod:{producer.id}",
+                tx,
+                msg,
+                producer.channel_id,
+                frm=producer.node,
+                edge=f"prod:{producer.id}",
                 counted=True,
             )
         mapping = {"n": n, "next_at": next_at, "burst_at": burst_at}
@@ -472,8 +559,15 @@ class Engine:
         """One (already counted) copy arrives at a queue, topic or bus."""
         channel = self.config.channels[channel_id]
         if depth > MAX_ROUTING_DEPTH:
-            self.hop(tx, msg, "dead_lettered", frm, channel.node, edge,
-                     reason="routing loop: too many channel hops")
+            self.hop(
+                tx,
+                msg,
+                "dead_lettered",
+                frm,
+                channel.node,
+                edge,
+                reason="routing loop: too many channel hops",
+            )
             tx.count("dead_lettered")
             return
         if channel.kind == "queue":
@@ -495,46 +589,86 @@ class Engine:
             d["group"] = str((d["msg"].get("attributes") or {}).get("MessageGroupId", "default"))
         self._store(tx, d)
         score = tx.now
-        tx.writes.append(lambda p: p.zadd(self.k + f"ready:{queue_id}", {d["id"]: score}))
+        tx.zadd(self.k + f"ready:{queue_id}", d["id"], score)
         self.hop(tx, d["msg"], "enqueued", frm, queue.node, edge, body=d["body"])
         tx.node_count(queue.node, "enqueued")
 
-    def _fan_out(self, tx: Tx, msg: dict[str, Any], topic_id: int, *, body: Any, depth: int) -> None:
+    def _fan_out(
+        self, tx: Tx, msg: dict[str, Any], topic_id: int, *, body: Any, depth: int
+    ) -> None:
         topic = self.config.channels[topic_id]
         subs = self.config.subs_by_channel.get(topic_id, [])
         if not subs:
-            self.hop(tx, msg, "unmatched", topic.node, topic.node, reason="the topic has no subscriptions")
+            self.hop(
+                tx,
+                msg,
+                "unmatched",
+                topic.node,
+                topic.node,
+                reason="the topic has no subscriptions",
+            )
             tx.count("unmatched")
             tx.node_count(topic.node, "unmatched")
             return
         tx.count("copies", len(subs) - 1)
         for sub in subs:
             if sub.policy is not None:
-                target = (msg.get("detail") if sub.policy_scope == "MessageBody"
-                          else msg.get("attributes")) or {}
+                target = (
+                    msg.get("detail")
+                    if sub.policy_scope == "MessageBody"
+                    else msg.get("attributes")
+                ) or {}
                 if not sub.policy.matches(target):
-                    to = (f"consumer:{sub.consumer_id}" if sub.consumer_id is not None
-                          else self.config.node_of_channel(sub.target_channel_id or 0))
-                    self.hop(tx, msg, "filtered", topic.node, to, sub.edge,
-                             policy=sub.policy_json,
-                             why=[m.as_dict() for m in sub.policy.explain(target)][:5])
+                    to = (
+                        f"consumer:{sub.consumer_id}"
+                        if sub.consumer_id is not None
+                        else self.config.node_of_channel(sub.target_channel_id or 0)
+                    )
+                    self.hop(
+                        tx,
+                        msg,
+                        "filtered",
+                        topic.node,
+                        to,
+                        sub.edge,
+                        policy=sub.policy_json,
+                        why=[m.as_dict() for m in sub.policy.explain(target)][:5],
+                    )
                     tx.count("filtered")
                     tx.node_count(topic.node, "filtered")
                     continue
             tx.node_count(topic.node, "delivered")
             if sub.target_channel_id is not None:
-                self._arrive(tx, msg, sub.target_channel_id, frm=topic.node, edge=sub.edge,
-                             depth=depth + 1, body=body)
+                self._arrive(
+                    tx,
+                    msg,
+                    sub.target_channel_id,
+                    frm=topic.node,
+                    edge=sub.edge,
+                    depth=depth + 1,
+                    body=body,
+                )
             else:
-                self._push(tx, msg, sub.consumer_id, frm=topic.node, edge=sub.edge, body=body,
-                           max_retries=sub.max_retries, dlq=sub.dlq_id, counted=True)
+                self._push(
+                    tx,
+                    msg,
+                    sub.consumer_id,
+                    frm=topic.node,
+                    edge=sub.edge,
+                    body=body,
+                    max_retries=sub.max_retries,
+                    dlq=sub.dlq_id,
+                    counted=True,
+                )
                 self._mirror(tx, msg, sub, frm=topic.node, body=body)
 
     def _route_bus(self, tx: Tx, msg: dict[str, Any], bus_id: int, *, depth: int) -> None:
         bus = self.config.channels[bus_id]
-        if bus.archive_all or (bus.archive_pattern is not None and bus.archive_pattern.matches(msg)):
+        if bus.archive_all or (
+            bus.archive_pattern is not None and bus.archive_pattern.matches(msg)
+        ):
             raw = orjson.dumps(msg)
-            tx.writes.append(lambda p: p.zadd(self.k + f"archive:{bus_id}", {raw: tx.now}))
+            tx.zadd(self.k + f"archive:{bus_id}", raw, tx.now)
             self.hop(tx, msg, "archived", bus.node, bus.node, "")
             tx.node_count(bus.node, "archived")
         index = self.config.rule_index.get(bus_id)
@@ -542,39 +676,87 @@ class Engine:
         targets = [t for rule_id in matched for t in self.config.targets_by_rule.get(rule_id, [])]
         if not targets:
             reason = "no rule matched" if not matched else "the matching rules have no targets"
-            self.hop(tx, msg, "unmatched", bus.node, bus.node, "", reason=reason,
-                     rules=[self.config.rules[r][0] for r in matched])
+            self.hop(
+                tx,
+                msg,
+                "unmatched",
+                bus.node,
+                bus.node,
+                "",
+                reason=reason,
+                rules=[self.config.rules[r][0] for r in matched],
+            )
             tx.count("unmatched")
             tx.node_count(bus.node, "unmatched")
             return
         tx.count("copies", len(targets) - 1)
         tx.node_count(bus.node, "matched")
         for target in targets:
-            to = (f"consumer:{target.consumer_id}" if target.consumer_id is not None
-                  else self.config.node_of_channel(target.channel_id or 0))
+            to = (
+                f"consumer:{target.consumer_id}"
+                if target.consumer_id is not None
+                else self.config.node_of_channel(target.channel_id or 0)
+            )
             body = None
-            rule = {"rule": target.rule_name, "rule_id": target.rule_id,
-                    "rule_version": target.rule_version}
+            rule = {
+                "rule": target.rule_name,
+                "rule_id": target.rule_id,
+                "rule_version": target.rule_version,
+            }
             if target.transformer is not None:
                 try:
                     result = target.transformer.transform(msg, rule_name=target.rule_name)
                 except ValueError as exc:
-                    self.hop(tx, msg, "dead_lettered", bus.node, to, target.edge,
-                             reason=f"input transformer failed: {exc}", **rule)
+                    self.hop(
+                        tx,
+                        msg,
+                        "dead_lettered",
+                        bus.node,
+                        to,
+                        target.edge,
+                        reason=f"input transformer failed: {exc}",
+                        **rule,
+                    )
                     tx.count("dead_lettered")
                     continue
                 body = result.value
                 missing = [m.path for m in result.missing]
-                self.hop(tx, msg, "transformed", bus.node, to, target.edge, input=body,
-                         missing=missing, **rule)
+                self.hop(
+                    tx,
+                    msg,
+                    "transformed",
+                    bus.node,
+                    to,
+                    target.edge,
+                    input=body,
+                    missing=missing,
+                    **rule,
+                )
                 tx.node_count(bus.node, "transformed")
             if target.channel_id is not None:
-                self._arrive(tx, msg, target.channel_id, frm=bus.node, edge=target.edge,
-                             depth=depth + 1, body=body, extra={"rule": rule})
+                self._arrive(
+                    tx,
+                    msg,
+                    target.channel_id,
+                    frm=bus.node,
+                    edge=target.edge,
+                    depth=depth + 1,
+                    body=body,
+                    extra={"rule": rule},
+                )
             else:
-                self._push(tx, msg, target.consumer_id, frm=bus.node, edge=target.edge, body=body,
-                           max_retries=target.max_retries, dlq=target.dlq_id, counted=True,
-                           rule=rule)
+                self._push(
+                    tx,
+                    msg,
+                    target.consumer_id,
+                    frm=bus.node,
+                    edge=target.edge,
+                    body=body,
+                    max_retries=target.max_retries,
+                    dlq=target.dlq_id,
+                    counted=True,
+                    rule=rule,
+                )
 
     def _push(
         self,
@@ -592,25 +774,51 @@ class Engine:
         rule: dict[str, Any] | None = None,
     ) -> Delivery:
         d = self.new_delivery(
-            tx, msg, body=body, consumer=consumer_id, edge=edge, max_retries=max_retries,
-            dlq=dlq, mirror=mirror, **{"from": frm}, **({"rule": rule} if rule else {}),
+            tx,
+            msg,
+            body=body,
+            consumer=consumer_id,
+            edge=edge,
+            max_retries=max_retries,
+            dlq=dlq,
+            mirror=mirror,
+            **{"from": frm},
+            **({"rule": rule} if rule else {}),
         )
         if counted:
             tx.count("copies", -1)  # the arriving copy becomes this delivery
         self._store(tx, d)
-        tx.writes.append(lambda p: p.zadd(self.k + "push", {d["id"]: tx.now}))
+        tx.zadd(self.k + "push", d["id"], tx.now)
         return d
 
-    def _mirror(self, tx: Tx, msg: dict[str, Any], primary: SubscriptionCfg, *, frm: str,
-                body: Any) -> None:
+    def _mirror(
+        self, tx: Tx, msg: dict[str, Any], primary: SubscriptionCfg, *, frm: str, body: Any
+    ) -> None:
         """Traffic mirroring: every message the primary gets, its shadows get a copy of."""
         for shadow in self.config.mirrors_of.get(primary.id, []):
             if shadow.consumer_id is None:
                 continue
-            self._push(tx, msg, shadow.consumer_id, frm=frm, edge=shadow.edge, body=body,
-                       max_retries=0, dlq=None, counted=False, mirror=True)
-            self.hop(tx, msg, "mirrored", frm, f"consumer:{shadow.consumer_id}", shadow.edge,
-                     primary=primary.edge)
+            self._push(
+                tx,
+                msg,
+                shadow.consumer_id,
+                frm=frm,
+                edge=shadow.edge,
+                body=body,
+                max_retries=0,
+                dlq=None,
+                counted=False,
+                mirror=True,
+            )
+            self.hop(
+                tx,
+                msg,
+                "mirrored",
+                frm,
+                f"consumer:{shadow.consumer_id}",
+                shadow.edge,
+                primary=primary.edge,
+            )
 
     def _call(self, tx: Tx, msg: dict[str, Any], direct_id: int, frm: str) -> None:
         """A synchronous call: the caller waits; an offline callee fails it at once."""
@@ -620,14 +828,28 @@ class Engine:
         if callee is None or not callee.online:
             to = callee.node if callee else channel.node
             why = "the callee is offline" if callee else "nobody answers this call"
-            self.hop(tx, msg, "failed", frm, to, subs[0].edge if subs else "",
-                     error=f"direct call failed at once: {why}")
+            self.hop(
+                tx,
+                msg,
+                "failed",
+                frm,
+                to,
+                subs[0].edge if subs else "",
+                error=f"direct call failed at once: {why}",
+            )
             tx.node_count(frm, "failed")
             tx.node_count(channel.node, "failed_calls")
             tx.count("failed_calls")
             return
-        d = self.new_delivery(tx, msg, consumer=callee.id, edge=subs[0].edge,
-                              max_retries=0, dlq=None, **{"from": channel.node})
+        d = self.new_delivery(
+            tx,
+            msg,
+            consumer=callee.id,
+            edge=subs[0].edge,
+            max_retries=0,
+            dlq=None,
+            **{"from": channel.node},
+        )
         tx.node_count(channel.node, "calls")
         self._start(tx, callee, d, frm=channel.node)
         self._mirror(tx, msg, subs[0], frm=channel.node, body=None)
@@ -635,13 +857,25 @@ class Engine:
     def _dead_letter(self, tx: Tx, d: Delivery, dlq_id: int | None, reason: str) -> None:
         """End a delivery as dead-lettered; park it in the dead-letter queue if there is one."""
         self._drop(tx, d)
-        frm = (self.config.node_of_channel(d["queue"]) if d.get("queue") is not None
-               else f"consumer:{d.get('consumer')}")
+        frm = (
+            self.config.node_of_channel(d["queue"])
+            if d.get("queue") is not None
+            else f"consumer:{d.get('consumer')}"
+        )
         dlq = self.config.channels.get(dlq_id) if dlq_id is not None else None
         to = dlq.node if dlq else ""
         edge = f"dlq:{d['queue']}" if d.get("queue") is not None else d.get("edge", "")
-        self.hop(tx, d["msg"], "dead_lettered", frm, to, edge, d["receives"] or d["attempt"],
-                 reason=reason, dlq=dlq.name if dlq else None)
+        self.hop(
+            tx,
+            d["msg"],
+            "dead_lettered",
+            frm,
+            to,
+            edge,
+            d["receives"] or d["attempt"],
+            reason=reason,
+            dlq=dlq.name if dlq else None,
+        )
         tx.count("dead_lettered")
         tx.node_count(frm, "dead_lettered")
         if to:
@@ -651,9 +885,7 @@ class Engine:
 
     def _release_group(self, tx: Tx, queue_id: int, d: Delivery) -> None:
         if d.get("group") is not None:
-            tx.writes.append(
-                lambda p: p.hdel(self.k + f"fifo:{queue_id}", d["group"])
-            )
+            tx.hdel(self.k + f"fifo:{queue_id}", d["group"])
 
     # phase 6: queues hand messages to their competing consumers -----------------------
 
@@ -661,15 +893,16 @@ class Engine:
         tx = Tx(now)
         busy = self._busy_counts()
         for queue in self._queues():
-            competitors = [
-                (sub, c) for sub, c in self.config.queue_consumers(queue.id) if c.online
-            ]
+            competitors = [(sub, c) for sub, c in self.config.queue_consumers(queue.id) if c.online]
             free = {c.id: max(0, c.concurrency - busy[c.id]) for _, c in competitors}
             capacity = sum(free.values())
             if capacity == 0:
                 continue
             ids = self.r.zrangebyscore(
-                self.k + f"ready:{queue.id}", "-inf", now, start=0,
+                self.k + f"ready:{queue.id}",
+                "-inf",
+                now,
+                start=0,
                 num=min(MAX_RECEIVE_BATCH, capacity * (4 if queue.fifo else 1)),
             )
             if not ids:
@@ -692,24 +925,20 @@ class Engine:
                 free[consumer.id] -= 1
                 if queue.fifo:
                     locked.add(d["group"])
-                    tx.writes.append(
-                        lambda p, q=queue.id, g=d["group"], i=d["id"]: p.hset(
-                            self.k + f"fifo:{q}", g, i
-                        )
-                    )
-                tx.writes.append(lambda p, q=queue.id, i=d["id"]: p.zrem(self.k + f"ready:{q}", i))
+                    tx.hset(self.k + f"fifo:{queue.id}", d["group"], d["id"])
+                tx.zrem(self.k + f"ready:{queue.id}", d["id"])
                 d["receives"] += 1
                 if queue.max_receives is not None and d["receives"] > queue.max_receives:
                     self._release_group(tx, queue.id, d)
                     self._dead_letter(
-                        tx, d, queue.dlq_id,
+                        tx,
+                        d,
+                        queue.dlq_id,
                         f"received {queue.max_receives} times without success (max receives)",
                     )
                     continue
                 deadline = now + queue.visibility_timeout_ms
-                tx.writes.append(
-                    lambda p, q=queue.id, i=d["id"], t=deadline: p.zadd(self.k + f"inflight:{q}", {i: t})
-                )
+                tx.zadd(self.k + f"inflight:{queue.id}", d["id"], deadline)
                 d["edge"] = sub.edge
                 self._start(tx, consumer, d, frm=queue.node)
                 tx.node_count(queue.node, "received")
@@ -728,8 +957,20 @@ class Engine:
         tx.writes.append(lambda p: p.ltrim(key, len(parked), -1))
         for raw in parked:
             old = orjson.loads(raw)
-            fields = {k: old[k] for k in ("body", "consumer", "edge", "max_retries", "dlq", "from",
-                                          "mirror", "rule") if k in old}
+            fields = {
+                k: old[k]
+                for k in (
+                    "body",
+                    "consumer",
+                    "edge",
+                    "max_retries",
+                    "dlq",
+                    "from",
+                    "mirror",
+                    "rule",
+                )
+                if k in old
+            }
             d = self.new_delivery(tx, old["msg"], **fields)
             tx.node_count(dlq.node, "redriven")
             queue_id = old.get("queue")
@@ -737,9 +978,16 @@ class Engine:
                 self._enqueue(tx, d, queue_id, frm=dlq.node, edge=f"dlq:{queue_id}")
             else:
                 self._store(tx, d)
-                tx.writes.append(lambda p, i=d["id"]: p.zadd(self.k + "push", {i: tx.now}))
-                self.hop(tx, d["msg"], "redelivered", dlq.node, f"consumer:{d.get('consumer')}",
-                         d.get("edge", ""), redrive=True)
+                tx.zadd(self.k + "push", d["id"], tx.now)
+                self.hop(
+                    tx,
+                    d["msg"],
+                    "redelivered",
+                    dlq.node,
+                    f"consumer:{d.get('consumer')}",
+                    d.get("edge", ""),
+                    redrive=True,
+                )
 
     def replay(self, tx: Tx, bus_id: int, start_ms: int, end_ms: int) -> None:
         """Send the archived events of [start, end] back into their bus."""

@@ -98,7 +98,7 @@ def render(template: Any, *, rng: random.Random, number: int, time: str) -> Any:
 def _render(node: Any, ctx: Context) -> Any:
     if isinstance(node, dict):
         if len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if isinstance(key, str) and key.startswith("$"):
                 generator = GENERATORS.get(key)
                 if generator is None:

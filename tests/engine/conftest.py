@@ -46,8 +46,11 @@ class Sim:
     def step(self, ms: int = 50, *, producers: bool = True) -> None:
         self.now += ms
         self.engine.tick(producers=producers)
-        flush_hops(self.r, self.handle, lambda h, hops: services.hops_persist(
-            run_id=h.run_id, slug=h.slug, hops=hops))
+        flush_hops(
+            self.r,
+            self.handle,
+            lambda h, hops: services.hops_persist(run_id=h.run_id, slug=h.slug, hops=hops),
+        )
 
     def run_for(self, ms: int, *, producers: bool = True, tick: int = 50) -> None:
         for _ in range(ms // tick):

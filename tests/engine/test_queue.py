@@ -68,10 +68,17 @@ def test_failures_redeliver_after_the_visibility_timeout_then_dead_letter(sim_of
     sim.run_for(6000, producers=False)
     stages = [h.stage for h in sim.hops() if str(h.msg) == message_id]
     assert stages == [
-        "published", "enqueued",
-        "received", "failed", "redelivered",
-        "received", "failed", "redelivered",
-        "received", "failed", "redelivered",
+        "published",
+        "enqueued",
+        "received",
+        "failed",
+        "redelivered",
+        "received",
+        "failed",
+        "redelivered",
+        "received",
+        "failed",
+        "redelivered",
         "dead_lettered",
     ]
     dead = sim.hops(stage="dead_lettered")[0]
@@ -97,8 +104,11 @@ def test_redrive_moves_dead_letters_back_and_they_are_processed(sim_of) -> None:
 
 
 def test_slow_consumer_loses_the_message_to_the_visibility_timeout(sim_of) -> None:
-    sim = sim_of(QUEUE.replace("mean: 20, jitter: 0}, concurrency: 2}",
-                               "mean: 1500, jitter: 0}, concurrency: 2}"))
+    sim = sim_of(
+        QUEUE.replace(
+            "mean: 20, jitter: 0}, concurrency: 2}", "mean: 1500, jitter: 0}, concurrency: 2}"
+        )
+    )
     sim.publish("jobs", {"detail-type": "PlaceOrder", "detail": {"n": 1}})
     sim.run_for(1200, producers=False)
     failed = sim.hops(stage="failed")
@@ -108,8 +118,11 @@ def test_slow_consumer_loses_the_message_to_the_visibility_timeout(sim_of) -> No
 
 
 def test_schema_mismatch_fails_with_the_validation_error(sim_of) -> None:
-    sim = sim_of(QUEUE.replace("{name: w1, service", "{name: w1, expects: {type: PlaceOrder}, service")
-                 .replace("{name: w2, service", "{name: w2, expects: {type: PlaceOrder}, service"))
+    sim = sim_of(
+        QUEUE.replace(
+            "{name: w1, service", "{name: w1, expects: {type: PlaceOrder}, service"
+        ).replace("{name: w2, service", "{name: w2, expects: {type: PlaceOrder}, service")
+    )
     sim.publish("jobs", {"detail-type": "PlaceOrder", "detail": {"m": 1}})
     sim.run_for(300, producers=False)
     failed = sim.hops(stage="failed")
@@ -140,8 +153,14 @@ def test_fifo_queue_keeps_order_within_each_message_group(sim_of) -> None:
     for i in range(12):
         group = "g1" if i % 2 else "g2"
         sent[group].append(
-            sim.publish("steps", {"detail-type": "Step", "detail": {"i": i},
-                                  "attributes": {"MessageGroupId": group}})
+            sim.publish(
+                "steps",
+                {
+                    "detail-type": "Step",
+                    "detail": {"i": i},
+                    "attributes": {"MessageGroupId": group},
+                },
+            )
         )
     sim.run_for(2000, producers=False)
     processed = [str(h.msg) for h in sim.hops(stage="processed")]

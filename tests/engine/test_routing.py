@@ -48,7 +48,11 @@ def test_topic_fans_out_to_every_matching_subscriber(sim_of) -> None:
         sim.node("consumer", n) for n in ("billing", "big-orders", "analytics")
     )
     assert processed == {
-        (small, billing), (small, analytics), (big, billing), (big, big_node), (big, analytics)
+        (small, billing),
+        (small, analytics),
+        (big, billing),
+        (big, big_node),
+        (big, analytics),
     }
     filtered = sim.hops(stage="filtered")
     assert [(str(h.msg), h.to_node) for h in filtered] == [(small, big_node)]
@@ -58,13 +62,14 @@ def test_topic_fans_out_to_every_matching_subscriber(sim_of) -> None:
 
 
 def test_push_to_an_offline_consumer_retries_then_dead_letters(sim_of) -> None:
-    text = TOPIC.replace("{channel: orders, consumer: billing}",
-                         "{channel: orders, consumer: billing, max_retries: 2, "
-                         "dead_letter_queue: analytics-queue}")
+    text = TOPIC.replace(
+        "{channel: orders, consumer: billing}",
+        "{channel: orders, consumer: billing, max_retries: 2, dead_letter_queue: analytics-queue}",
+    )
     sim = sim_of(text)
     sim.topology.consumers.filter(name="billing").update(online=False)
     sim.reload()
-    (message,) = publish_orders(sim, [10])
+    publish_orders(sim, [10])
     sim.run_for(3000, producers=False)
     billing = sim.node("consumer", "billing")
     failures = [h for h in sim.hops(stage="failed") if h.to_node == billing]
@@ -105,7 +110,9 @@ rules:
 
 def test_bus_routes_by_rule_transforms_and_reports_unmatched(sim_of) -> None:
     sim = sim_of(BUS)
-    eu = sim.publish("bus", {"detail-type": "OrderPlaced", "detail": {"id": "o1", "region": "eu-west"}})
+    eu = sim.publish(
+        "bus", {"detail-type": "OrderPlaced", "detail": {"id": "o1", "region": "eu-west"}}
+    )
     us = sim.publish("bus", {"detail-type": "OrderPlaced", "detail": {"id": "o2", "region": "us"}})
     ping = sim.publish("bus", {"detail-type": "Ping", "detail": {}})
     sim.run_for(500, producers=False)
@@ -196,8 +203,9 @@ subscriptions:
 
 
 def test_mirror_gets_a_copy_of_everything_and_never_changes_the_primary(sim_of) -> None:
-    without = sim_of(MIRROR.replace("  - {channel: orders, consumer: shadow, mirror_of: live}\n", ""),
-                     seed=3)
+    without = sim_of(
+        MIRROR.replace("  - {channel: orders, consumer: shadow, mirror_of: live}\n", ""), seed=3
+    )
     without.run_for(1000)
     without.run_for(1000, producers=False)
     live_outcomes = [(str(h.msg), h.stage) for h in without.hops(stage__in=["processed", "failed"])]
@@ -208,8 +216,11 @@ def test_mirror_gets_a_copy_of_everything_and_never_changes_the_primary(sim_of) 
     sim.run_for(1000)
     sim.run_for(1000, producers=False)
     live_node, shadow = sim.node("consumer", "live"), sim.node("consumer", "shadow")
-    primary = [(str(h.msg), h.stage) for h in sim.hops(stage__in=["processed", "failed"])
-               if h.to_node == live_node]
+    primary = [
+        (str(h.msg), h.stage)
+        for h in sim.hops(stage__in=["processed", "failed"])
+        if h.to_node == live_node
+    ]
     assert primary == live_outcomes
     received = {str(h.msg) for h in sim.hops(stage="received") if h.to_node == live_node}
     mirrored = {str(h.msg) for h in sim.hops(stage="mirrored") if h.to_node == shadow}
@@ -220,8 +231,14 @@ def test_mirror_gets_a_copy_of_everything_and_never_changes_the_primary(sim_of) 
 
 def test_a_worker_that_lost_the_lease_cannot_write(sim_of) -> None:
     sim = sim_of(TOPIC)
-    stranger = Engine(sim.r, run_id=sim.run.pk, seed=1, config=sim.engine.config,
-                      lease_token="someone-else", clock=lambda: sim.now)
+    stranger = Engine(
+        sim.r,
+        run_id=sim.run.pk,
+        seed=1,
+        config=sim.engine.config,
+        lease_token="someone-else",
+        clock=lambda: sim.now,
+    )
     tx = Tx(sim.now)
     tx.count("copies")
     with pytest.raises(LeaseLost):

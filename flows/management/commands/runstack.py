@@ -49,10 +49,12 @@ class Command(BaseCommand):
             daphne = supervisor.start("daphne", stack.daphne_argv(host=host, port=port))
             url = f"http://{host}:{port}/"
             status = stack.wait_for_http(
-                url + "healthz", timeout=60, alive=lambda: daphne.poll() is None
+                url + "healthz", timeout=60, alive=lambda: daphne.poll() is None, want=200
             )
             if status is None:
                 raise CommandError("Daphne did not start; see the messages above")
+            if status != 200:
+                self.stderr.write(f"Not healthy yet (HTTP {status}); see {url}healthz")
             self.stdout.write(
                 self.style.SUCCESS(f"EventViz is running at {url}  (Ctrl-C stops it)")
             )
