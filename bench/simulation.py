@@ -75,24 +75,6 @@ rules:
 """
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def celery_noop_rate(n: int = 2000) -> float:
-    from celery import group
-
-    from flows.tasks import ping
-
-    ping.delay("warm").get(timeout=30)
-    started = time.perf_counter()
-    group(ping.s(str(i)) for i in range(n))().get(timeout=120)
-    return n / (time.perf_counter() - started)
-
-
 async def watch(ws_url: str, origin: str, seconds: float, start_run) -> dict:
     import websockets
 
@@ -137,34 +119,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1200.0, help="messages/s produced")
     args = parser.parse_args()
 
-    var = Path(tempfile.mkdtemp(prefix="eventviz-bench-"))
-    os.environ.update(
-        EVENTVIZ_VAR_DIR=str(var),
-        DJANGO_SETTINGS_MODULE="eventviz.settings",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("REDIS_URL", None)
-    os.environ.pop("DATABASE_URL", None)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    from eventviz import embedded, stack
+    setup_django()
     from flows import services
     from flows.scenario import scenario_load
-    from tests.stack.conftest import free_port
 
-    redis_server = embedded.EmbeddedRedis(settings.VAR_DIR)
-    redis_server.start()
-    call_command("migrate", verbosity=0)
-    port = free_port()
-    worker = stack.spawn(stack.celery_worker_argv(concurrency=4), env=os.environ.copy())
-    daphne = stack.spawn(stack.daphne_argv(host="127.0.0.1", port=port), env=os.environ.copy())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        stack.wait_for_http(base + "/healthz", timeout=60, alive=lambda: True, want=200)
+    with embedded_stack() as stack:
+        base, ws_base = stack.base_url, stack.ws_url
         noop = celery_noop_rate()
         rows = []
         for name, text in (
@@ -174,7 +134,7 @@ def main() -> None:
             topology = scenario_load(text=text, origin="bench")
             result = asyncio.run(
                 watch(
-                    f"ws://127.0.0.1:{port}/ws/topologies/{topology.slug}/",
+                    f"{ws_base}/ws/topologies/{topology.slug}/",
                     base,
                     args.seconds,
                     lambda t=topology: services.run_start(topology=t, seed=1),
@@ -184,10 +144,6 @@ def main() -> None:
             services.run_stop(run=run)
             errors = services.accounting_errors(services.run_counters(run=run))
             rows.append((name, result, "holds" if not errors else "BROKEN"))
-    finally:
-        stack.stop(daphne)
-        stack.stop(worker)
-        redis_server.stop()
 
     print(f"\nCelery no-op tasks, 1 worker process (threads): {noop:,.0f} tasks/s\n")
     print("| topology | deliveries/s | hops/s | hop latency p50 | p99 | vs no-op tasks/s | law |")

@@ -44,8 +44,9 @@ def _load_snapshot(slug: str, user: Any) -> dict[str, Any] | None:
 
 @database_sync_to_async
 def _missed_hops(slug: str, run_id: int, after_seq: int) -> list[dict[str, Any]]:
-    rows = Hop.objects.filter(run_id=run_id, run__topology__slug=slug, seq__gt=after_seq)
-    return [live.hop_from_row(row) for row in rows.order_by("seq")[:RESUME_LIMIT]]
+    if not Run.objects.filter(pk=run_id, topology__slug=slug).exists():
+        raise FrameError(f"run {run_id} is not a run of this topology")
+    return selectors.hops_after(run_id=run_id, after_seq=after_seq, limit=RESUME_LIMIT)
 
 
 @database_sync_to_async

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
+from flows import live
+from flows.engine import driver
 from flows.engine.config import (
     ChannelCfg,
     ConsumerCfg,
@@ -27,6 +29,7 @@ from flows.models import (
     Target,
     Topology,
 )
+from flows.redis_state import client
 from flows.routing.filter_policy import FilterPolicy
 from flows.routing.patterns import EventPattern
 from flows.routing.transform import InputTransformer
@@ -277,3 +280,18 @@ def topology_config(topology_id: int) -> TopologyConfig:
 
 def message_trace(msg_id: str) -> list[Hop]:
     return list(Hop.objects.filter(msg=msg_id).order_by("run_id", "seq"))
+
+
+def hops_after(*, run_id: int, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    """Hop payloads of a run with seq > ``after_seq``: the database, then the Redis stream.
+
+    The stream is read first: a batch that moves from the stream to the database
+    meanwhile is then found in the database, so nothing falls between the two reads.
+    """
+    pending = driver.pending_hops(client(), run_id)
+    rows = Hop.objects.filter(run_id=run_id, seq__gt=after_seq).order_by("seq")[:limit]
+    by_seq = {row.seq: live.hop_from_row(row) for row in rows}
+    for hop in pending:
+        if hop["seq"] > after_seq:
+            by_seq.setdefault(hop["seq"], live.hop_payload(hop))
+    return [by_seq[seq] for seq in sorted(by_seq)][:limit]

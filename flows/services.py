@@ -214,8 +214,20 @@ def topology_touch(*, topology_id: int) -> None:
 # --- hops ---------------------------------------------------------------------------------------
 
 
-def hops_persist(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
-    """Store a batch of hops (idempotent: unique by run and seq) and broadcast it on commit.
+def hops_publish(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
+    """Send a batch of hops to the dashboards, then store it.
+
+    The hops were committed in Redis with the state change they describe (the engine's
+    MULTI/EXEC), so they are final: dashboards get them without waiting for the database.
+    A resume reads the Redis stream's tail as well as the database (``hops_after``), so a
+    client never misses a hop that is sent but not yet stored.
+    """
+    live.send(slug, live.hops_frame(run_id, (live.hop_payload(h) for h in hops)))
+    hops_persist(run_id=run_id, hops=hops)
+
+
+def hops_persist(*, run_id: int, hops: list[dict[str, Any]]) -> None:
+    """Store a batch of hops; idempotent (unique by run and seq).
 
     This is the hottest write of a run (thousands of rows a second), so it is one
     ``executemany`` of a prepared INSERT rather than ``bulk_create``; ON CONFLICT makes a
@@ -241,11 +253,9 @@ def hops_persist(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
         for h in hops
     ]
     last_seq = max(h["seq"] for h in hops)
-    frame = live.hops_frame(run_id, (live.hop_payload(h) for h in hops))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(_INSERT_HOP, rows)
         Run.objects.filter(pk=run_id, last_seq__lt=last_seq).update(last_seq=last_seq)
-        transaction.on_commit(lambda: live.send(slug, frame))
 
 
 _INSERT_HOP = (

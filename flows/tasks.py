@@ -30,7 +30,7 @@ def ping(value: str = "pong") -> str:
 
 
 def _sink(handle: driver.RunHandle, hops: list[dict[str, Any]]) -> None:
-    services.hops_persist(run_id=handle.run_id, slug=handle.slug, hops=hops)
+    services.hops_publish(run_id=handle.run_id, slug=handle.slug, hops=hops)
 
 
 def _on_tick(handle: driver.RunHandle, config: TopologyConfig, now: int) -> None:

@@ -61,6 +61,12 @@ def stop_key(run_id: int) -> str:
     return keyspace(run_id) + "stop"
 
 
+def pending_hops(client: redis.Redis, run_id: int) -> list[dict[str, Any]]:
+    """Hops committed in Redis and not yet handed to the sink."""
+    entries = client.xrange(keyspace(run_id) + "hops")
+    return [hop for _entry_id, fields in entries for hop in orjson.loads(fields[b"h"])]
+
+
 def flush_hops(client: redis.Redis, run: RunHandle, sink: HopSink, *, limit: int = 200) -> int:
     """Hand the hops in the run's stream to ``sink``, then delete them; returns how many.
 

@@ -287,3 +287,54 @@ def test_the_asgi_app_accepts_its_own_origin(shop) -> None:
     ok, frame = run(go())
     assert ok and frame["type"] == "snapshot"
     assert json.dumps(frame)
+
+
+def test_resume_includes_hops_sent_but_not_yet_stored(shop) -> None:
+    import orjson
+
+    from flows.engine.engine import keyspace
+    from flows.redis_state import client
+
+    run_obj = Run.objects.create(topology=shop, seed=1)
+    add_hops(run_obj, range(1, 11))
+    pending = [
+        {
+            "seq": s,
+            "run": run_obj.pk,
+            "msg": "00000000-0000-4000-8000-000000000002",
+            "type": "T",
+            "kind": "event",
+            "stage": "enqueued",
+            "from": "a",
+            "to": "b",
+            "edge": "",
+            "attempt": 1,
+            "at": s,
+            "detail": {},
+        }
+        for s in (10, 11, 12)  # 10 is in both places: sent once
+    ]
+    client().xadd(keyspace(run_obj.pk) + "hops", {"h": orjson.dumps(pending)})
+
+    async def body(ws, snapshot):
+        await ws.send_json_to({"type": "resume", "run": run_obj.pk, "after_seq": 8})
+        return await ws.receive_json_from(timeout=5)
+
+    frame = with_socket(None, body)
+    assert [h["seq"] for h in frame["hops"]] == [9, 10, 11, 12]
+    assert frame["hops"][1]["stage"] == "published"  # the stored copy wins
+    assert "detail" not in frame["hops"][3]
+
+
+def test_resume_of_another_topologys_run_is_refused(shop) -> None:
+    from flows.models import Topology
+
+    other = Topology.objects.create(slug="other", name="Other")
+    run_obj = Run.objects.create(topology=other, seed=1)
+
+    async def body(ws, snapshot):
+        await ws.send_json_to({"type": "resume", "run": run_obj.pk, "after_seq": 0})
+        return await ws.receive_json_from(timeout=5)
+
+    frame = with_socket(None, body)
+    assert frame["type"] == "error" and "not a run of this topology" in frame["error"]

@@ -49,7 +49,7 @@ class Sim:
         flush_hops(
             self.r,
             self.handle,
-            lambda h, hops: services.hops_persist(run_id=h.run_id, slug=h.slug, hops=hops),
+            lambda h, hops: services.hops_publish(run_id=h.run_id, slug=h.slug, hops=hops),
         )
 
     def run_for(self, ms: int, *, producers: bool = True, tick: int = 50) -> None:
