@@ -1,6 +1,6 @@
 """Simulation throughput and hop latency on the embedded stack with one worker process.
 
-    .venv/bin/python bench/simulation.py [--seconds 10] [--rate 1500]
+    .venv/bin/python bench/simulation.py [--seconds 10] [--rate 1200]
 
 Starts its own embedded Redis, SQLite database, one Celery worker process and Daphne in a
 temporary folder, then for each topology runs the simulation for --seconds with zero
@@ -14,14 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _stack import celery_noop_rate, embedded_stack, percentile, setup_django
 
 QUEUE = """
 slug: bench-queue
