@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(PY) manage.py runstack --port $(PORT)
 
 test: $(STAMP)
+	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
