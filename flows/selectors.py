@@ -30,9 +30,7 @@ from flows.models import (
     Topology,
 )
 from flows.redis_state import client
-from flows.routing.filter_policy import FilterPolicy
-from flows.routing.patterns import EventPattern
-from flows.routing.transform import InputTransformer
+from flows.routing import EventPattern, FilterPolicy, InputTransformer
 
 
 def topology_list() -> QuerySet[Topology]:

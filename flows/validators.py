@@ -10,9 +10,14 @@ from typing import Any
 
 import jsonschema
 
-from flows.routing.filter_policy import FilterPolicy, InvalidFilterPolicy
-from flows.routing.patterns import EventPattern, InvalidPattern
-from flows.routing.transform import InputTransformer, InvalidTransformer
+from flows.routing import (
+    EventPattern,
+    FilterPolicy,
+    InputTransformer,
+    InvalidFilterPolicy,
+    InvalidPattern,
+    InvalidTransformer,
+)
 
 
 def event_pattern_errors(pattern: Any) -> list[str]:

@@ -12,10 +12,7 @@ from typing import Any
 
 import jsonschema
 
-from flows.routing.filter_policy import FilterPolicy
-from flows.routing.index import RuleIndex
-from flows.routing.patterns import EventPattern
-from flows.routing.transform import InputTransformer
+from flows.routing import EventPattern, FilterPolicy, InputTransformer, RuleIndex
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,271 @@
+"""Reading the leaf values of an event at the paths patterns name.
+
+An event-ruler "field" is a leaf of the event JSON (string, number, boolean or null)
+named by the dot-joined keys on its way down; arrays are transparent, so
+``{"a": [{"b": 1}, {"b": 2}]}`` has two values for ``a.b``. Empty arrays and objects
+contribute nothing, which is why ``exists`` only sees leaves. Keys that contain dots
+are honoured: ``{"a.b": 1}`` and ``{"a": {"b": 1}}`` both give a value for ``a.b``.
+
+Each value also carries its *array chain*: the ``(array_id, index)`` pairs of the arrays
+of objects (or of arrays) it sits in, the array id being the ``id()`` of the list, so it
+is the same whichever path found it. Two values can be used together by one rule only
+if their chains agree on every array they share (event-ruler's array consistency), so
+``{"a": {"b": [1], "c": [2]}}`` does not match ``{"a": [{"b": 1}, {"b": 3, "c": 2}]}``.
+An array whose elements are scalars never enters a chain: only one path can see it.
+
+:func:`resolve` reads one path; :class:`FieldSelector` reads a fixed set of paths into
+:class:`Fields`; :class:`LazyFields` reads paths on demand and remembers them (the rule
+index asks only for the paths of the states it reaches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "Chain",
+    "FieldSelector",
+    "Fields",
+    "LazyFields",
+    "PathPlan",
+    "chains_consistent",
+    "flatten",
+    "merge_chains",
+    "plan_path",
+    "resolve",
+]
+
+Chain = tuple[tuple[int, int], ...]
+# For each depth, the event keys that may continue the path there and the depth each
+# reaches: the next segment alone, or it joined by dots with the following ones.
+PathPlan = tuple[tuple[tuple[str, int], ...], ...]
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ABSENT: Any = object()
+
+
+class Fields:
+    """Leaf values by path, plus their array chains.
+
+    ``values[path]`` lists the leaf values at ``path`` (paths without values are left
+    out); when ``chains`` is not None, ``chains[path][i]`` is the chain of
+    ``values[path][i]``. ``chains`` is None when no value sits inside an array of
+    objects, i.e. array consistency cannot matter.
+    """
+
+    __slots__ = ("chains", "values")
+
+    def __init__(self, values: dict[str, list[Any]], chains: dict[str, list[Chain]] | None) -> None:
+        self.values = values
+        self.chains = chains
+
+    def __repr__(self) -> str:
+        return f"Fields({self.values!r}, chains={self.chains!r})"
+
+
+def chains_consistent(chain: Chain, membership: Chain) -> bool:
+    """True unless ``chain`` picks a different element of an array ``membership`` uses."""
+    for array_id, index in chain:
+        for other_id, other_index in membership:
+            if array_id == other_id and index != other_index:
+                return False
+    return True
+
+
+def merge_chains(membership: Chain, chain: Chain) -> Chain:
+    """The membership after also using a value with ``chain`` (sorted, so hashable-stable)."""
+    if not chain:
+        return membership
+    return tuple(sorted(set(membership).union(chain)))
+
+
+def plan_path(path: str) -> PathPlan:
+    segments = path.split(".")
+    n = len(segments)
+    return tuple(tuple((".".join(segments[i:j]), j) for j in range(i + 1, n + 1)) for i in range(n))
+
+
+def resolve(event: Mapping[str, Any], plan: PathPlan) -> tuple[list[Any], list[Chain]] | None:
+    """The values at one path of ``event`` and their chains, or None if it has none."""
+    values: list[Any] = []
+    chains: list[Chain] = []
+    _descend(event, plan, 0, (), values, chains)
+    return (values, chains) if values else None
+
+
+def _descend(
+    obj: Mapping[str, Any],
+    plan: PathPlan,
+    depth: int,
+    chain: Chain,
+    values: list[Any],
+    chains: list[Chain],
+) -> None:
+    last = len(plan)
+    for key, reached in plan[depth]:
+        value = obj.get(key, _ABSENT)
+        if value is _ABSENT:
+            continue
+        if reached == last:
+            _leaf(value, chain, values, chains)
+        else:
+            _inner(value, plan, reached, chain, values, chains)
+
+
+def _inner(
+    value: Any, plan: PathPlan, depth: int, chain: Chain, values: list[Any], chains: list[Chain]
+) -> None:
+    t = type(value)
+    if t is dict:
+        _descend(value, plan, depth, chain, values, chains)
+    elif t is list or t is tuple:
+        array_id = id(value)
+        for index, element in enumerate(value):
+            if type(element) not in _SCALARS:
+                _inner(element, plan, depth, (*chain, (array_id, index)), values, chains)
+    elif t not in _SCALARS and isinstance(value, Mapping):
+        _descend(value, plan, depth, chain, values, chains)
+
+
+def _leaf(value: Any, chain: Chain, values: list[Any], chains: list[Chain]) -> None:
+    t = type(value)
+    if t in _SCALARS:
+        values.append(value)
+        chains.append(chain)
+    elif t is list or t is tuple:
+        array_id = id(value)
+        for index, element in enumerate(value):
+            te = type(element)
+            if te in _SCALARS:
+                values.append(element)
+                chains.append(chain)
+            elif te is list or te is tuple:
+                _leaf(element, (*chain, (array_id, index)), values, chains)
+            elif te is not dict and not isinstance(element, Mapping):
+                values.append(element)
+                chains.append(chain)
+    elif t is not dict and not isinstance(value, Mapping):
+        values.append(value)
+        chains.append(chain)
+
+
+def flatten(event: Mapping[str, Any]) -> dict[str, tuple[list[Any], list[Chain]]]:
+    """Every leaf of ``event``, by path (same values and chains as :func:`resolve`)."""
+    found: dict[str, tuple[list[Any], list[Chain]]] = {}
+
+    def add(path: str, value: Any, chain: Chain) -> None:
+        entry = found.get(path)
+        if entry is None:
+            found[path] = ([value], [chain])
+        else:
+            entry[0].append(value)
+            entry[1].append(chain)
+
+    def walk(obj: Mapping[str, Any], prefix: str, chain: Chain) -> None:
+        for key, value in obj.items():
+            visit(value, f"{prefix}.{key}" if prefix else key, chain)
+
+    def visit(value: Any, path: str, chain: Chain) -> None:
+        t = type(value)
+        if t in _SCALARS:
+            add(path, value, chain)
+        elif t is dict or (t is not list and t is not tuple and isinstance(value, Mapping)):
+            walk(value, path, chain)
+        elif t is list or t is tuple:
+            array_id = id(value)
+            for index, element in enumerate(value):
+                if type(element) in _SCALARS:
+                    add(path, element, chain)
+                else:
+                    visit(element, path, (*chain, (array_id, index)))
+        else:
+            add(path, value, chain)
+
+    walk(event, "", ())
+    return found
+
+
+class FieldSelector:
+    """A set of paths (reference-counted) and the reader that collects them as Fields."""
+
+    __slots__ = ("_plans", "_refs")
+
+    def __init__(self, paths: Iterable[str] = ()) -> None:
+        self._plans: dict[str, PathPlan] = {}
+        self._refs: dict[str, int] = {}
+        for path in paths:
+            self.add(path)
+
+    @property
+    def plans(self) -> Mapping[str, PathPlan]:
+        return self._plans
+
+    def add(self, path: str) -> None:
+        count = self._refs.get(path, 0)
+        if not count:
+            self._plans[path] = plan_path(path)
+        self._refs[path] = count + 1
+
+    def remove(self, path: str) -> None:
+        count = self._refs.get(path, 0)
+        if count > 1:
+            self._refs[path] = count - 1
+        elif count:
+            del self._refs[path]
+            del self._plans[path]
+
+    def collect(self, event: Mapping[str, Any]) -> Fields:
+        values: dict[str, list[Any]] = {}
+        chains: dict[str, list[Chain]] = {}
+        nested = False
+        for path, plan in self._plans.items():
+            found: list[Any] = []
+            found_chains: list[Chain] = []
+            _descend(event, plan, 0, (), found, found_chains)
+            if found:
+                values[path] = found
+                chains[path] = found_chains
+                if not nested and any(found_chains):
+                    nested = True
+        return Fields(values, chains if nested else None)
+
+
+class LazyFields:
+    """One event's paths, read on first use and remembered.
+
+    ``get(path)`` returns ``(values, chains)`` or None; ``nested`` turns true once a
+    value read so far sits in an array of objects.
+    """
+
+    __slots__ = ("_all", "_cache", "_event", "_plans", "nested")
+
+    def __init__(self, event: Mapping[str, Any], plans: Mapping[str, PathPlan]) -> None:
+        self._event = event
+        self._plans = plans
+        self._cache: dict[str, tuple[list[Any], list[Chain]] | None] = {}
+        self._all: dict[str, tuple[list[Any], list[Chain]]] | None = None
+        self.nested = False
+
+    def get(self, path: str) -> tuple[list[Any], list[Chain]] | None:
+        cache = self._cache
+        if path in cache:
+            return cache[path]
+        values: list[Any] = []
+        chains: list[Chain] = []
+        _descend(self._event, self._plans[path], 0, (), values, chains)
+        if not values:
+            cache[path] = None
+            return None
+        entry = cache[path] = (values, chains)
+        if not self.nested and any(chains):
+            self.nested = True
+        return entry
+
+    def everything(self) -> dict[str, tuple[list[Any], list[Chain]]]:
+        """All leaves of the event by path, for states with more paths than it has."""
+        if self._all is None:
+            self._all = flatten(self._event)
+            if not self.nested and any(any(c) for _, c in self._all.values()):
+                self.nested = True
+        return self._all

@@ -1,0 +1,715 @@
+"""RuleIndex: many event patterns compiled into one state machine.
+
+Like aws/event-ruler's ``Machine``: every pattern becomes one or more sub-rules (one per
+``$or`` alternative), each a sequence of field steps. The steps of all rules form a tree
+of states; a state's child is keyed by the step's path and condition, so rules that begin
+with the same conditions share states. Per state and path, one :class:`_ValueIndex`
+maps an event value to the children it leads to: exact values by hash, prefixes and
+suffixes by hashing the value's leading/trailing slice for each length in use, numeric
+and CIDR ranges by a stabbing-query segment tree, wildcards by their literal prefix or
+suffix, and only the anything-but family (whose matches are "everything but") by trying
+each clause.
+
+Step order: a sub-rule with ``exists: false`` keeps event-ruler's order (by path), on
+which its meaning inside arrays depends; any other sub-rule matches the same in every
+order, so the index puts hash-lookup steps first, led by the condition fewest indexed
+rules share (see ``RuleIndex._order``). Rules that differ by one field are then told
+apart at the first step, whichever field it is.
+
+Matching reads event paths lazily, only for the states it reaches, walks the tree from
+the root following the children each present value selects (and the ``exists: false``
+children of absent fields), and tracks array elements only if a value read sits in an
+array of objects. The cost grows with the event's fields and the states actually
+reached, not with the number of rules (wildcards with no literal start or end, like
+``*x*``, and anything-but clauses are tried one by one at their state). Adding and
+removing a rule touches only that rule's states.
+
+Results equal ``EventPattern.matches`` for every rule, including array consistency
+(tests/routing/test_index.py checks that on random patterns and events).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Hashable, Iterator, Mapping
+from typing import Any
+
+from flows.routing.fields import (
+    Chain,
+    FieldSelector,
+    LazyFields,
+    chains_consistent,
+    merge_chains,
+)
+from flows.routing.matchers import (
+    AnythingBut,
+    AnythingButIgnoreCase,
+    AnythingButPrefix,
+    AnythingButSuffix,
+    AnythingButWildcard,
+    Cidr,
+    EqualsIgnoreCase,
+    ExactLiteral,
+    ExactNumber,
+    ExactString,
+    Exists,
+    IpExact,
+    Matcher,
+    NumericRange,
+    Prefix,
+    PrefixIgnoreCase,
+    Suffix,
+    SuffixIgnoreCase,
+    Wildcard,
+    fold,
+    parse_ip,
+    to_number,
+)
+from flows.routing.patterns import EventPattern, Step, SubRule, coerce_event, path_sort_key
+
+__all__ = ["RuleIndex"]
+
+_NEGATIVE = (
+    AnythingBut,
+    AnythingButIgnoreCase,
+    AnythingButPrefix,
+    AnythingButSuffix,
+    AnythingButWildcard,
+)
+
+# Below this many ranges a linear scan beats building and walking a segment tree.
+_LINEAR_RANGES = 12
+# A state with more paths than this reads the whole event once, then looks up the
+# paths the event has, rather than looking for each of its paths in the event.
+_WIDE_STATE = 48
+
+
+class _State:
+    __slots__ = ("absent", "children", "edge", "parent", "rules", "trans")
+
+    def __init__(self, parent: _State | None, edge: Step | None) -> None:
+        self.parent = parent
+        self.edge = edge
+        self.children: dict[tuple[str, Hashable], _State] = {}
+        self.trans: dict[str, _ValueIndex] = {}
+        self.absent: dict[str, dict[_State, None]] = {}
+        self.rules: dict[Hashable, int] = {}
+
+
+def _put(buckets: dict[Any, dict[Any, None]], key: Any, item: Any) -> None:
+    bucket = buckets.get(key)
+    if bucket is None:
+        buckets[key] = {item: None}
+    else:
+        bucket[item] = None
+
+
+def _drop(buckets: dict[Any, dict[Any, None]], key: Any, item: Any) -> None:
+    bucket = buckets[key]
+    del bucket[item]
+    if not bucket:
+        del buckets[key]
+
+
+class _AffixIndex:
+    """Strings by their leading (or trailing) characters, bucketed by length."""
+
+    __slots__ = ("by_length", "suffix")
+
+    def __init__(self, suffix: bool) -> None:
+        self.suffix = suffix
+        self.by_length: dict[int, dict[str, dict[Any, None]]] = {}
+
+    def add(self, text: str, item: Any) -> None:
+        buckets = self.by_length.setdefault(len(text), {})
+        _put(buckets, text, item)
+
+    def remove(self, text: str, item: Any) -> None:
+        length = len(text)
+        buckets = self.by_length[length]
+        _drop(buckets, text, item)
+        if not buckets:
+            del self.by_length[length]
+
+    def lookup(self, value: str, out: list[Any]) -> None:
+        size = len(value)
+        for length, buckets in self.by_length.items():
+            if length > size:
+                continue
+            key = value[size - length :] if self.suffix else value[:length]
+            bucket = buckets.get(key)
+            if bucket:
+                out.extend(bucket)
+
+
+class _RangeIndex:
+    """Intervals ``(lo, lo_open, hi, hi_open)`` answering "which contain x?".
+
+    Endpoints split the line into points and the open gaps between them; a segment tree
+    over those slots stores each interval in O(log n) nodes, and a query walks one
+    leaf-to-root path. Rebuilt lazily after changes.
+    """
+
+    __slots__ = ("entries", "points", "size", "tree")
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[tuple[Any, bool, Any, bool], _State], None] = {}
+        self.points: list[Any] | None = None
+        self.size = 0
+        self.tree: list[list[_State] | None] = []
+
+    def add(self, bounds: tuple[Any, bool, Any, bool], state: _State) -> None:
+        self.entries[(bounds, state)] = None
+        self.points = None
+
+    def remove(self, bounds: tuple[Any, bool, Any, bool], state: _State) -> None:
+        del self.entries[(bounds, state)]
+        self.points = None
+
+    def lookup(self, x: Any, out: list[Any]) -> None:
+        if x != x:  # NaN is in no range
+            return
+        if len(self.entries) <= _LINEAR_RANGES:
+            for (lo, lo_open, hi, hi_open), state in self.entries:
+                if (x > lo or (x == lo and not lo_open)) and (x < hi or (x == hi and not hi_open)):
+                    out.append(state)
+            return
+        points = self.points
+        if points is None:
+            points = self._build()
+        i = bisect_left(points, x)
+        slot = 2 * i + 1 if i < len(points) and points[i] == x else 2 * i
+        node = slot + self.size
+        tree = self.tree
+        while node:
+            bucket = tree[node]
+            if bucket:
+                out.extend(bucket)
+            node >>= 1
+
+    def _build(self) -> list[Any]:
+        finite = set()
+        for (lo, _, hi, _), _state in self.entries:
+            if lo != -math.inf:
+                finite.add(lo)
+            if hi != math.inf:
+                finite.add(hi)
+        points = sorted(finite)
+        position = {p: i for i, p in enumerate(points)}
+        last_slot = 2 * len(points)
+        size = 1
+        while size <= last_slot:
+            size *= 2
+        tree: list[list[_State] | None] = [None] * (2 * size)
+        for (lo, lo_open, hi, hi_open), state in self.entries:
+            first = 0 if lo == -math.inf else 2 * position[lo] + (2 if lo_open else 1)
+            last = last_slot if hi == math.inf else 2 * position[hi] + (0 if hi_open else 1)
+            left = first + size
+            right = last + size + 1
+            while left < right:
+                if left & 1:
+                    bucket = tree[left]
+                    if bucket is None:
+                        tree[left] = [state]
+                    else:
+                        bucket.append(state)
+                    left += 1
+                if right & 1:
+                    right -= 1
+                    bucket = tree[right]
+                    if bucket is None:
+                        tree[right] = [state]
+                    else:
+                        bucket.append(state)
+                left >>= 1
+                right >>= 1
+        self.size = size
+        self.tree = tree
+        self.points = points
+        return points
+
+
+class _WildcardIndex:
+    """Wildcards filed under their literal prefix, else their literal suffix, so an event
+    value is only tried against wildcards whose fixed ends it already has."""
+
+    __slots__ = ("by_prefix", "by_suffix", "general")
+
+    def __init__(self) -> None:
+        self.by_prefix = _AffixIndex(suffix=False)
+        self.by_suffix = _AffixIndex(suffix=True)
+        self.general: dict[tuple[Wildcard, _State], None] = {}
+
+    def add(self, wildcard: Wildcard, state: _State) -> None:
+        if wildcard.literal_prefix:
+            self.by_prefix.add(wildcard.literal_prefix, (wildcard, state))
+        elif wildcard.literal_suffix:
+            self.by_suffix.add(wildcard.literal_suffix, (wildcard, state))
+        else:
+            self.general[(wildcard, state)] = None
+
+    def remove(self, wildcard: Wildcard, state: _State) -> None:
+        if wildcard.literal_prefix:
+            self.by_prefix.remove(wildcard.literal_prefix, (wildcard, state))
+        elif wildcard.literal_suffix:
+            self.by_suffix.remove(wildcard.literal_suffix, (wildcard, state))
+        else:
+            del self.general[(wildcard, state)]
+
+    def lookup(self, value: str, out: list[Any]) -> None:
+        candidates: list[tuple[Wildcard, _State]] = list(self.general)
+        self.by_prefix.lookup(value, candidates)
+        self.by_suffix.lookup(value, candidates)
+        for wildcard, state in candidates:
+            if wildcard.matches(value):
+                out.append(state)
+
+
+class _ValueIndex:
+    """For one state and one path: event value -> child states, over every kind of
+    matcher the rules use there. Structures are created when first needed."""
+
+    __slots__ = (
+        "cidrs",
+        "exists",
+        "folded",
+        "folded_prefixes",
+        "folded_suffixes",
+        "ips",
+        "literals",
+        "negatives",
+        "numbers",
+        "prefixes",
+        "ranges",
+        "size",
+        "string_ops",
+        "strings",
+        "suffixes",
+        "wildcards",
+    )
+
+    def __init__(self) -> None:
+        self.strings: dict[str, dict[_State, None]] = {}
+        self.numbers: dict[float, dict[_State, None]] | None = None
+        self.literals: dict[bool | None, dict[_State, None]] | None = None
+        self.ranges: _RangeIndex | None = None
+        self.negatives: dict[tuple[Matcher, _State], None] | None = None
+        self.exists: dict[_State, None] | None = None
+        # string operators beyond equality
+        self.ips: dict[tuple[int, int], dict[_State, None]] | None = None
+        self.folded: dict[str, dict[_State, None]] | None = None
+        self.prefixes: _AffixIndex | None = None
+        self.suffixes: _AffixIndex | None = None
+        self.folded_prefixes: _AffixIndex | None = None
+        self.folded_suffixes: _AffixIndex | None = None
+        self.wildcards: _WildcardIndex | None = None
+        self.cidrs: dict[int, _RangeIndex] | None = None
+        self.size = 0
+        self.string_ops = 0
+
+    def add(self, matcher: Matcher, state: _State) -> None:
+        self.size += 1
+        kind = type(matcher)
+        if kind is ExactString:
+            _put(self.strings, matcher.value, state)  # type: ignore[attr-defined]
+        elif kind is ExactNumber:
+            if self.numbers is None:
+                self.numbers = {}
+            _put(self.numbers, matcher.value, state)  # type: ignore[attr-defined]
+        elif kind is ExactLiteral:
+            if self.literals is None:
+                self.literals = {}
+            _put(self.literals, matcher.value, state)  # type: ignore[attr-defined]
+        elif kind is NumericRange:
+            assert isinstance(matcher, NumericRange)
+            if self.ranges is None:
+                self.ranges = _RangeIndex()
+            self.ranges.add((matcher.lo, matcher.lo_open, matcher.hi, matcher.hi_open), state)
+        elif kind is Exists:
+            if self.exists is None:
+                self.exists = {}
+            self.exists[state] = None
+        elif kind in _NEGATIVE:
+            if self.negatives is None:
+                self.negatives = {}
+            self.negatives[(matcher, state)] = None
+        else:
+            self.string_ops += 1
+            self._add_string_op(matcher, state)
+
+    def _add_string_op(self, matcher: Matcher, state: _State) -> None:
+        kind = type(matcher)
+        if kind is IpExact:
+            assert isinstance(matcher, IpExact)
+            if self.ips is None:
+                self.ips = {}
+            _put(self.ips, (matcher.version, matcher.address), state)
+        elif kind is EqualsIgnoreCase:
+            if self.folded is None:
+                self.folded = {}
+            _put(self.folded, matcher.value, state)  # type: ignore[attr-defined]
+        elif kind is Cidr:
+            assert isinstance(matcher, Cidr)
+            if self.cidrs is None:
+                self.cidrs = {}
+            ranges = self.cidrs.get(matcher.version)
+            if ranges is None:
+                ranges = self.cidrs[matcher.version] = _RangeIndex()
+            ranges.add((matcher.first, False, matcher.last, False), state)
+        elif kind is Wildcard:
+            assert isinstance(matcher, Wildcard)
+            if self.wildcards is None:
+                self.wildcards = _WildcardIndex()
+            self.wildcards.add(matcher, state)
+        else:
+            name = _AFFIX_SLOTS[kind]
+            affixes = getattr(self, name)
+            if affixes is None:
+                affixes = _AffixIndex(suffix=kind in (Suffix, SuffixIgnoreCase))
+                setattr(self, name, affixes)
+            affixes.add(matcher.value, state)  # type: ignore[attr-defined]
+
+    def remove(self, matcher: Matcher, state: _State) -> None:
+        # Emptied structures stay allocated: the state is usually pruned with its index.
+        self.size -= 1
+        kind = type(matcher)
+        if kind is ExactString:
+            _drop(self.strings, matcher.value, state)  # type: ignore[attr-defined]
+        elif kind is ExactNumber:
+            _drop(self.numbers, matcher.value, state)  # type: ignore[arg-type, attr-defined]
+        elif kind is ExactLiteral:
+            _drop(self.literals, matcher.value, state)  # type: ignore[arg-type, attr-defined]
+        elif kind is NumericRange:
+            assert isinstance(matcher, NumericRange) and self.ranges is not None
+            self.ranges.remove((matcher.lo, matcher.lo_open, matcher.hi, matcher.hi_open), state)
+        elif kind is Exists:
+            del self.exists[state]  # type: ignore[union-attr]
+        elif kind in _NEGATIVE:
+            del self.negatives[(matcher, state)]  # type: ignore[union-attr]
+        else:
+            self.string_ops -= 1
+            if kind is IpExact:
+                assert isinstance(matcher, IpExact)
+                _drop(self.ips, (matcher.version, matcher.address), state)  # type: ignore[arg-type]
+            elif kind is EqualsIgnoreCase:
+                _drop(self.folded, matcher.value, state)  # type: ignore[arg-type, attr-defined]
+            elif kind is Cidr:
+                assert isinstance(matcher, Cidr) and self.cidrs is not None
+                ranges = self.cidrs[matcher.version]
+                ranges.remove((matcher.first, False, matcher.last, False), state)
+                if not ranges.entries:
+                    del self.cidrs[matcher.version]
+            elif kind is Wildcard:
+                assert isinstance(matcher, Wildcard) and self.wildcards is not None
+                self.wildcards.remove(matcher, state)
+            else:
+                affixes = getattr(self, _AFFIX_SLOTS[kind])
+                affixes.remove(matcher.value, state)  # type: ignore[attr-defined]
+
+    def lookup(self, value: Any, out: list[Any]) -> None:
+        """Append to ``out`` every child state ``value`` leads to (maybe repeated)."""
+        t = type(value)
+        if t is str:
+            bucket = self.strings.get(value)
+            if bucket:
+                out.extend(bucket)
+            if self.string_ops:
+                self._lookup_string(value, out)
+        elif t is int or t is float:
+            if self.numbers is not None or self.ranges is not None:
+                x = to_number(value)
+                if x is not None:
+                    if self.numbers:
+                        bucket = self.numbers.get(x)
+                        if bucket:
+                            out.extend(bucket)
+                    if self.ranges is not None and self.ranges.entries:
+                        self.ranges.lookup(x, out)
+        elif (t is bool or value is None) and self.literals:
+            bucket = self.literals.get(value)  # type: ignore[arg-type]
+            if bucket:
+                out.extend(bucket)
+        if self.negatives:
+            for matcher, state in self.negatives:
+                if matcher.matches(value):
+                    out.append(state)
+        if self.exists:
+            out.extend(self.exists)
+
+    def _lookup_string(self, value: str, out: list[Any]) -> None:
+        if self.prefixes is not None:
+            self.prefixes.lookup(value, out)
+        if self.suffixes is not None:
+            self.suffixes.lookup(value, out)
+        if self.folded or self.folded_prefixes is not None or self.folded_suffixes is not None:
+            folded = fold(value)
+            if self.folded:
+                bucket = self.folded.get(folded)
+                if bucket:
+                    out.extend(bucket)
+            if self.folded_prefixes is not None:
+                self.folded_prefixes.lookup(folded, out)
+            if self.folded_suffixes is not None:
+                self.folded_suffixes.lookup(folded, out)
+        if self.wildcards is not None:
+            self.wildcards.lookup(value, out)
+        if self.ips or self.cidrs:
+            parsed = parse_ip(value)
+            if parsed is not None:
+                if self.ips:
+                    bucket = self.ips.get(parsed)
+                    if bucket:
+                        out.extend(bucket)
+                if self.cidrs:
+                    ranges = self.cidrs.get(parsed[0])
+                    if ranges is not None:
+                        ranges.lookup(parsed[1], out)
+
+
+_AFFIX_SLOTS: dict[type, str] = {
+    Prefix: "prefixes",
+    Suffix: "suffixes",
+    PrefixIgnoreCase: "folded_prefixes",
+    SuffixIgnoreCase: "folded_suffixes",
+}
+
+
+class RuleIndex:
+    """A set of named event patterns, matched all at once.
+
+    ``add(rule_id, pattern)`` takes an :class:`EventPattern`, a dict or JSON text (and
+    raises InvalidPattern before changing anything); adding an existing id replaces its
+    pattern. ``matching(event)`` returns the ids of every rule whose pattern matches.
+    """
+
+    __slots__ = ("_path_conditions", "_root", "_rules", "_selector", "_step_counts")
+
+    def __init__(self) -> None:
+        self._root = _State(None, None)
+        self._rules: dict[Hashable, tuple[EventPattern, list[tuple[_State, SubRule]]]] = {}
+        self._selector = FieldSelector()
+        # How many indexed sub-rules contain each exact (path, condition) step, and how
+        # many different conditions each path has: the statistics _order works from.
+        self._step_counts: dict[tuple[str, Hashable], int] = {}
+        self._path_conditions: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._rules)
+
+    def __repr__(self) -> str:
+        return f"<RuleIndex: {len(self._rules)} rules>"
+
+    def get(self, rule_id: Hashable) -> EventPattern | None:
+        entry = self._rules.get(rule_id)
+        return entry[0] if entry else None
+
+    def add(
+        self, rule_id: Hashable, pattern: EventPattern | Mapping[str, Any] | str | bytes
+    ) -> None:
+        compiled = pattern if isinstance(pattern, EventPattern) else EventPattern(pattern)
+        if rule_id in self._rules:
+            self.remove(rule_id)
+        placed = []
+        for sub in compiled.subrules:
+            steps = self._order(sub)
+            state = self._root
+            for step in steps:
+                state = self._child(state, step)
+            state.rules[rule_id] = state.rules.get(rule_id, 0) + 1
+            placed.append((state, steps))
+        counts = self._step_counts
+        conditions = self._path_conditions
+        for _, steps in placed:
+            for step in steps:
+                key = (step.path, step.signature)
+                count = counts.get(key, 0)
+                counts[key] = count + 1
+                if not count:
+                    conditions[step.path] = conditions.get(step.path, 0) + 1
+        for path in compiled.paths:
+            self._selector.add(path)
+        self._rules[rule_id] = (compiled, placed)
+
+    def remove(self, rule_id: Hashable) -> None:
+        """Forget a rule; KeyError if there is none by that id."""
+        compiled, placed = self._rules.pop(rule_id)
+        counts = self._step_counts
+        conditions = self._path_conditions
+        for state, steps in placed:
+            count = state.rules[rule_id] - 1
+            if count:
+                state.rules[rule_id] = count
+            else:
+                del state.rules[rule_id]
+            self._prune(state)
+            for step in steps:
+                key = (step.path, step.signature)
+                if counts[key] > 1:
+                    counts[key] -= 1
+                    continue
+                del counts[key]
+                if conditions[step.path] > 1:
+                    conditions[step.path] -= 1
+                else:
+                    del conditions[step.path]
+        for path in compiled.paths:
+            self._selector.remove(path)
+
+    def discard(self, rule_id: Hashable) -> None:
+        if rule_id in self._rules:
+            self.remove(rule_id)
+
+    def _order(self, steps: SubRule) -> SubRule:
+        """The order this index walks a sub-rule in.
+
+        Without ``exists: false`` any order gives the same result, so hash-lookup steps
+        go first, led by the one fewest indexed rules share, then by the path with the
+        most different conditions: an event then reaches few states whichever field
+        tells the rules apart.
+        """
+        if len(steps) < 2 or any(step.absent_ok for step in steps):
+            return steps
+        counts = self._step_counts
+        conditions = self._path_conditions
+
+        def key(step: Step) -> tuple[int, int, int, bytes]:
+            if step.selectivity:
+                return step.selectivity, 0, 0, path_sort_key(step.path)
+            shared = counts.get((step.path, step.signature), 0)
+            return 0, shared, -conditions.get(step.path, 0), path_sort_key(step.path)
+
+        return tuple(sorted(steps, key=key))
+
+    @staticmethod
+    def _child(state: _State, step: Step) -> _State:
+        key = (step.path, step.signature)
+        child = state.children.get(key)
+        if child is not None:
+            return child
+        child = state.children[key] = _State(state, step)
+        if step.matchers:
+            index = state.trans.get(step.path)
+            if index is None:
+                index = state.trans[step.path] = _ValueIndex()
+            for matcher in step.matchers:
+                index.add(matcher, child)
+        if step.absent_ok:
+            _put(state.absent, step.path, child)
+        return child
+
+    @staticmethod
+    def _prune(state: _State) -> None:
+        while state.parent is not None and not state.rules and not state.children:
+            parent = state.parent
+            step = state.edge
+            assert step is not None
+            del parent.children[(step.path, step.signature)]
+            if step.matchers:
+                index = parent.trans[step.path]
+                for matcher in step.matchers:
+                    index.remove(matcher, state)
+                if not index.size:
+                    del parent.trans[step.path]
+            if step.absent_ok:
+                _drop(parent.absent, step.path, state)
+            state = parent
+
+    def matching(self, event: Mapping[str, Any] | str | bytes) -> set[Hashable]:
+        """Ids of the rules whose pattern matches ``event`` (a dict or JSON text)."""
+        fields = LazyFields(coerce_event(event), self._selector.plans)
+        matched: set[Hashable] = set()
+        if not self._match_flat(fields, matched):
+            # A value inside an array of objects turned up: walk again, tracking elements.
+            matched.clear()
+            self._match_nested(fields, matched)
+        return matched
+
+    def _match_flat(self, fields: LazyFields, matched: set[Hashable]) -> bool:
+        """Walk assuming no array consistency to keep; False as soon as that is wrong."""
+        get = fields.get
+        stack: list[_State] = [self._root]
+        seen: set[_State] = set()
+        while stack:
+            state = stack.pop()
+            if state in seen:
+                continue
+            seen.add(state)
+            if state.rules:
+                matched.update(state.rules)
+            trans = state.trans
+            if len(trans) > _WIDE_STATE:
+                for index, found in _present(trans, fields):
+                    if fields.nested:
+                        return False
+                    for value in found[0]:
+                        index.lookup(value, stack)
+            elif trans:
+                for path, index in trans.items():
+                    found = get(path)
+                    if found is None:
+                        continue
+                    if fields.nested:
+                        return False
+                    for value in found[0]:
+                        index.lookup(value, stack)
+            if state.absent:
+                for path, children in state.absent.items():
+                    if get(path) is None:
+                        stack.extend(children)
+                    elif fields.nested:
+                        return False
+        return True
+
+    def _match_nested(self, fields: LazyFields, matched: set[Hashable]) -> None:
+        # Each reached state carries the array elements it committed to (its membership).
+        get = fields.get
+        stack: list[tuple[_State, Chain]] = [(self._root, ())]
+        seen: set[tuple[_State, Chain]] = set()
+        reached: list[_State] = []
+        while stack:
+            item = stack.pop()
+            if item in seen:
+                continue
+            seen.add(item)
+            state, membership = item
+            if state.rules:
+                matched.update(state.rules)
+            if state.trans:
+                for index, (values, chains) in _present(state.trans, fields):
+                    for value, chain in zip(values, chains, strict=True):
+                        if chain and not chains_consistent(chain, membership):
+                            continue
+                        index.lookup(value, reached)
+                        if reached:
+                            merged = merge_chains(membership, chain)
+                            stack.extend((child, merged) for child in reached)
+                            reached.clear()
+            for path, children in state.absent.items():
+                found = get(path)
+                if found is None or not any(chains_consistent(c, membership) for c in found[1]):
+                    stack.extend((child, membership) for child in children)
+
+
+def _present(
+    trans: dict[str, _ValueIndex], fields: LazyFields
+) -> Iterator[tuple[_ValueIndex, tuple[list[Any], list[Chain]]]]:
+    """The transitions of a state whose path has values in the event."""
+    if len(trans) > _WIDE_STATE:
+        everything = fields.everything()
+        if len(everything) < len(trans):
+            for path, found in everything.items():
+                index = trans.get(path)
+                if index is not None:
+                    yield index, found
+            return
+    for path, index in trans.items():
+        found = fields.get(path)
+        if found is not None:
+            yield index, found

@@ -1,0 +1,452 @@
+"""RuleIndex: the rule set API, agreement with EventPattern, and cost independent of size."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from flows.routing import EventPattern, InvalidPattern, RuleIndex
+from flows.routing import index as index_module
+
+# --- the rule set API ----------------------------------------------------------------
+
+
+def test_matching_returns_the_ids_of_every_matching_rule():
+    idx = RuleIndex()
+    idx.add("orders", {"source": ["shop.orders"]})
+    idx.add("big", {"detail": {"total": [{"numeric": [">", 100]}]}})
+    idx.add("refunds", {"source": ["shop.refunds"]})
+    event = {"source": "shop.orders", "detail": {"total": 250}}
+    assert idx.matching(event) == {"orders", "big"}
+    assert idx.matching({"source": "other"}) == set()
+
+
+def test_add_accepts_an_event_pattern_a_dict_or_json_text():
+    idx = RuleIndex()
+    idx.add(1, EventPattern({"a": ["x"]}))
+    idx.add(2, {"a": ["x"]})
+    idx.add(3, '{"a": ["x"]}')
+    idx.add(4, b'{"a": ["x"]}')
+    assert idx.matching({"a": "x"}) == {1, 2, 3, 4}
+
+
+def test_matching_accepts_json_text():
+    idx = RuleIndex()
+    idx.add("r", {"a": ["x"]})
+    assert idx.matching('{"a": "x"}') == {"r"}
+    assert idx.matching(b'{"a": "y"}') == set()
+
+
+def test_re_adding_an_id_replaces_its_pattern():
+    idx = RuleIndex()
+    idx.add("r", {"a": ["x"]})
+    idx.add("r", {"a": ["y"]})
+    assert len(idx) == 1
+    assert idx.matching({"a": "x"}) == set()
+    assert idx.matching({"a": "y"}) == {"r"}
+    assert idx.get("r") == EventPattern({"a": ["y"]})
+
+
+def test_an_invalid_pattern_leaves_the_index_unchanged():
+    idx = RuleIndex()
+    idx.add("r", {"a": ["x"]})
+    with pytest.raises(InvalidPattern):
+        idx.add("r", {"a": []})
+    assert idx.matching({"a": "x"}) == {"r"}
+
+
+def test_remove_forgets_the_rule():
+    idx = RuleIndex()
+    idx.add("r", {"a": ["x"]})
+    idx.add("s", {"a": ["x"]})
+    idx.remove("r")
+    assert "r" not in idx
+    assert idx.matching({"a": "x"}) == {"s"}
+
+
+def test_remove_of_an_unknown_id_raises_key_error_and_discard_does_not():
+    idx = RuleIndex()
+    with pytest.raises(KeyError):
+        idx.remove("nope")
+    idx.discard("nope")
+
+
+def test_len_contains_iteration_and_get():
+    idx = RuleIndex()
+    idx.add("a", {"x": [1]})
+    idx.add("b", {"x": [2]})
+    assert len(idx) == 2
+    assert "a" in idx
+    assert "c" not in idx
+    assert set(idx) == {"a", "b"}
+    assert idx.get("c") is None
+    assert repr(idx) == "<RuleIndex: 2 rules>"
+
+
+def test_or_rule_is_reported_once_whichever_alternatives_match():
+    idx = RuleIndex()
+    idx.add("r", {"$or": [{"a": ["1"]}, {"b": ["1"]}]})
+    assert idx.matching({"a": "1", "b": "1"}) == {"r"}
+
+
+def test_rules_sharing_a_first_condition_keep_their_own_continuations():
+    idx = RuleIndex()
+    idx.add("A", {"a": [1], "b": [2]})
+    idx.add("B", {"a": [1], "c": [3]})
+    assert idx.matching({"a": 1, "c": 3}) == {"B"}
+    assert idx.matching({"a": 1, "b": 2, "c": 3}) == {"A", "B"}
+
+
+def test_rules_with_overlapping_alternatives_do_not_borrow_each_others_values():
+    idx = RuleIndex()
+    idx.add("A", {"a": [1, 2], "b": [2]})
+    idx.add("B", {"a": [1], "b": [3]})
+    assert idx.matching({"a": 2, "b": 3}) == set()
+    assert idx.matching({"a": 1, "b": 3}) == {"B"}
+
+
+def test_index_matches_absent_fields_for_exists_false():
+    idx = RuleIndex()
+    idx.add("no-coupon", {"source": ["shop"], "detail": {"coupon": [{"exists": False}]}})
+    assert idx.matching({"source": "shop", "detail": {}}) == {"no-coupon"}
+    assert idx.matching({"source": "shop", "detail": {"coupon": "X"}}) == set()
+
+
+def test_index_keeps_fields_of_one_array_element_together():
+    idx = RuleIndex()
+    idx.add("r", {"items": {"sku": ["a"], "qty": [2]}})
+    assert idx.matching({"items": [{"sku": "a", "qty": 2}]}) == {"r"}
+    assert idx.matching({"items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}]}) == set()
+
+
+def test_removing_every_rule_leaves_an_empty_machine():
+    rng = random.Random(3)
+    idx = RuleIndex()
+    for i in range(200):
+        idx.add(i, random_pattern(rng))
+    for i in range(200):
+        idx.remove(i)
+    root = idx._root
+    assert (root.children, root.trans, root.absent, root.rules) == ({}, {}, {}, {})
+    assert (dict(idx._selector.plans), idx._step_counts) == ({}, {})
+
+
+# --- agreement with EventPattern ----------------------------------------------------------
+
+STRINGS = [
+    "red",
+    "Red",
+    "RED",
+    "redwood",
+    "green",
+    "blue",
+    "",
+    "10.0.0.5",
+    "10.0.1.9",
+    "2001:db8::1",
+    "2001:DB8:0:0:0:0:0:1",
+    "a*b",
+    "x.y",
+    "ünï",
+]
+NUMBERS: list[float] = [0, 1, 2.5, -3, 100, 1e3, 7, 7.0]
+PATHS = ["a", "b", "d.x", "d.y", "arr.k", "arr.v", "arr.sub.z", "tags"]
+
+
+def random_clause_item(rng: random.Random) -> Any:
+    kind = rng.randrange(22)
+    if kind < 4:
+        return rng.choice(STRINGS)
+    if kind < 6:
+        return rng.choice(NUMBERS)
+    if kind == 6:
+        return rng.choice([True, False, None])
+    if kind == 7:
+        return {"prefix": rng.choice(["r", "re", "", "10.", "gr"])}
+    if kind == 8:
+        return {"prefix": {"equals-ignore-case": rng.choice(["R", "rE", "GR"])}}
+    if kind == 9:
+        return {"suffix": rng.choice(["d", "ed", "wood", ".5", ""])}
+    if kind == 10:
+        return {"suffix": {"equals-ignore-case": rng.choice(["ED", "D", "Ue"])}}
+    if kind == 11:
+        return {"equals-ignore-case": rng.choice(["RED", "Blue", "ÜNÏ"])}
+    if kind == 12:
+        wildcards = ["r*", "*d", "*e*", "r*d", "a\\*b", "*", "10.*.5", "*o*o*"]
+        return {"wildcard": rng.choice(wildcards)}
+    if kind == 13:
+        return {"anything-but": rng.choice(["red", 7, ["red", "blue"], [0, 100], "", 2.5])}
+    if kind == 14:
+        texts = {
+            "prefix": ["r", "10."],
+            "suffix": ["d", "e"],
+            "equals-ignore-case": ["RED", "green"],
+            "wildcard": ["*e*", "b*"],
+        }
+        modifier = rng.choice(list(texts))
+        return {"anything-but": {modifier: rng.choice([texts[modifier][0], texts[modifier]])}}
+    if kind in (15, 16):
+        low = rng.choice(NUMBERS)
+        if rng.random() < 0.25:
+            return {"numeric": [rng.choice(["=", "<", "<=", ">", ">="]), low]}
+        high = low + rng.choice([0.5, 1, 10, 200])
+        return {"numeric": [rng.choice([">", ">="]), low, rng.choice(["<", "<="]), high]}
+    if kind == 17:
+        return {"cidr": rng.choice(["10.0.0.0/24", "10.0.0.0/8", "2001:db8::/32", "10.0.1.9/32"])}
+    if kind == 18:
+        return {"exists": True}
+    return {"exists": False}
+
+
+def _put(pattern: dict[str, Any], path: str, clause: list[Any], rng: random.Random) -> None:
+    parts = path.split(".")
+    if len(parts) > 1 and rng.random() < 0.2:
+        pattern[path] = clause  # the dotted spelling of the same field
+        return
+    node = pattern
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return
+    node[parts[-1]] = clause
+
+
+def _random_fields(rng: random.Random, count: int) -> dict[str, Any]:
+    pattern: dict[str, Any] = {}
+    for path in rng.sample(PATHS, count):
+        clause = [random_clause_item(rng) for _ in range(rng.choice([1, 1, 1, 2, 3]))]
+        _put(pattern, path, clause, rng)
+    return pattern
+
+
+def random_pattern(rng: random.Random) -> dict[str, Any]:
+    pattern = _random_fields(rng, rng.randint(1, 3))
+    if rng.random() < 0.25:
+        pattern["$or"] = [_random_fields(rng, rng.randint(1, 2)) for _ in range(rng.randint(2, 3))]
+    return pattern
+
+
+def _random_value(rng: random.Random) -> Any:
+    r = rng.random()
+    if r < 0.55:
+        return rng.choice(STRINGS)
+    if r < 0.85:
+        return rng.choice(NUMBERS)
+    return rng.choice([True, False, None])
+
+
+def _maybe_array(rng: random.Random, make: Callable[[], Any]) -> Any:
+    if rng.random() < 0.2:
+        return [make() for _ in range(rng.randint(0, 3))]
+    return make()
+
+
+def random_event(rng: random.Random) -> dict[str, Any]:
+    event: dict[str, Any] = {}
+    for key in ("a", "b"):
+        if rng.random() < 0.75:
+            event[key] = _maybe_array(rng, lambda: _random_value(rng))
+    if rng.random() < 0.8:
+        event["d"] = _maybe_array(
+            rng, lambda: {k: _random_value(rng) for k in ("x", "y") if rng.random() < 0.7}
+        )
+        if rng.random() < 0.1:
+            event["d.x"] = _random_value(rng)
+
+    def element() -> dict[str, Any]:
+        el = {
+            k: _maybe_array(rng, lambda: _random_value(rng))
+            for k in ("k", "v")
+            if rng.random() < 0.7
+        }
+        if rng.random() < 0.5:
+            el["sub"] = _maybe_array(rng, lambda: {"z": _random_value(rng)})
+        return el
+
+    if rng.random() < 0.7:
+        event["arr"] = [element() for _ in range(rng.randint(0, 3))]
+    if rng.random() < 0.5:
+        event["tags"] = [_random_value(rng) for _ in range(rng.randint(0, 3))]
+    return event
+
+
+def _expected(patterns: dict[int, EventPattern], event: dict[str, Any]) -> set[int]:
+    return {rule_id for rule_id, pattern in patterns.items() if pattern.matches(event)}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_index_agrees_with_each_pattern_on_random_rules_and_events(seed):
+    rng = random.Random(seed)
+    patterns = {i: EventPattern(random_pattern(rng)) for i in range(120)}
+    events = [random_event(rng) for _ in range(100)]
+    idx = RuleIndex()
+    for rule_id, pattern in patterns.items():
+        idx.add(rule_id, pattern)
+    matched = 0
+    for event in events:
+        expected = _expected(patterns, event)
+        assert idx.matching(event) == expected, event
+        matched += len(expected)
+    assert matched > 300  # the generator really produces matches
+
+    for rule_id in list(patterns)[::2]:
+        idx.remove(rule_id)
+        del patterns[rule_id]
+    for rule_id in list(patterns)[::3]:
+        replacement = EventPattern(random_pattern(rng))
+        idx.add(rule_id, replacement)
+        patterns[rule_id] = replacement
+    for event in events:
+        assert idx.matching(event) == _expected(patterns, event), event
+
+
+def _numeric_clause(rng: random.Random) -> dict[str, Any]:
+    low = rng.randint(-20, 20) / 2
+    if rng.random() < 0.3:
+        return {"numeric": [rng.choice(["=", "<", "<=", ">", ">="]), low]}
+    high = low + rng.randint(1, 10) / 2
+    return {"numeric": [rng.choice([">", ">="]), low, rng.choice(["<", "<="]), high]}
+
+
+def _cidr_clause(rng: random.Random) -> dict[str, Any]:
+    if rng.random() < 0.2:
+        return {"cidr": f"2001:db8:{rng.randrange(4):x}::/{rng.choice([48, 64, 126])}"}
+    return {
+        "cidr": f"10.{rng.randrange(3)}.{rng.randrange(4)}.{rng.randrange(256)}/"
+        f"{rng.choice([8, 16, 24, 30, 32])}"
+    }
+
+
+def _string_clause(rng: random.Random) -> Any:
+    word = "".join(rng.choice("ab") for _ in range(rng.randint(0, 4)))
+    kind = rng.choice(["prefix", "suffix", "wildcard", "equals-ignore-case", "exact", "ic"])
+    if kind == "exact":
+        return word
+    if kind == "wildcard":
+        core = word or "b"  # "**" is not a valid wildcard
+        return {"wildcard": rng.choice([f"{core}*", f"*{core}", f"*{core}*", f"a*{core}", word])}
+    if kind == "ic":
+        return {rng.choice(["prefix", "suffix"]): {"equals-ignore-case": word.upper()}}
+    return {kind: word.upper() if kind == "equals-ignore-case" else word}
+
+
+def _numeric_value(rng: random.Random) -> Any:
+    return rng.randint(-24, 24) / 2
+
+
+def _address(rng: random.Random) -> Any:
+    if rng.random() < 0.2:
+        return f"2001:db8:{rng.randrange(4):x}::{rng.randrange(8):x}"
+    return f"10.{rng.randrange(3)}.{rng.randrange(4)}.{rng.randrange(256)}"
+
+
+def _word(rng: random.Random) -> Any:
+    return "".join(rng.choice("abAB") for _ in range(rng.randint(0, 6)))
+
+
+@pytest.mark.parametrize(
+    ("make_clause", "make_value"),
+    [(_numeric_clause, _numeric_value), (_cidr_clause, _address), (_string_clause, _word)],
+    ids=["numeric-ranges", "cidr-blocks", "string-operators"],
+)
+def test_index_agrees_with_patterns_when_many_rules_share_one_field(make_clause, make_value):
+    # Hundreds of clauses on one field exercise the segment trees and affix buckets.
+    rng = random.Random(11)
+    patterns = {i: EventPattern({"f": [make_clause(rng)]}) for i in range(200)}
+    idx = RuleIndex()
+    for rule_id, pattern in patterns.items():
+        idx.add(rule_id, pattern)
+    for _ in range(100):
+        event = {"f": make_value(rng)}
+        assert idx.matching(event) == _expected(patterns, event), event
+    for rule_id in range(0, 200, 2):
+        idx.remove(rule_id)
+        del patterns[rule_id]
+    for _ in range(60):
+        event = {"f": make_value(rng)}
+        assert idx.matching(event) == _expected(patterns, event), event
+
+
+def test_index_agrees_with_patterns_when_rules_start_on_many_different_fields():
+    # More first fields than the event has leaves: the index reads the whole event instead.
+    rng = random.Random(5)
+    keys = [f"k{i}" for i in range(80)]
+    patterns = {}
+    for i in range(160):
+        key = rng.choice(keys)
+        clause = [rng.choice(["x", "y", {"prefix": "x"}, {"exists": True}])]
+        pattern: dict[str, Any] = {"items": {key: clause}} if i % 3 else {key: clause}
+        if i % 4 == 0:
+            pattern["kind"] = ["a"]
+        patterns[i] = EventPattern(pattern)
+    idx = RuleIndex()
+    for rule_id, pattern in patterns.items():
+        idx.add(rule_id, pattern)
+    for _ in range(60):
+        event: dict[str, Any] = {k: rng.choice(["x", "y", "xz"]) for k in rng.sample(keys, 6)}
+        event["kind"] = rng.choice(["a", "b"])
+        event["items"] = [{k: rng.choice(["x", "y"]) for k in rng.sample(keys, 3)} for _ in "ab"]
+        if rng.random() < 0.3:
+            event[f"items.{rng.choice(keys)}"] = "x"
+        assert idx.matching(event) == _expected(patterns, event), event
+
+
+# --- cost does not grow with the number of rules -----------------------------------------
+
+
+def _lookups_per_event(rule_count: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    idx = RuleIndex()
+    for i in range(rule_count):
+        idx.add(
+            i,
+            {
+                "source": [f"app.{i}"],
+                "detail-type": ["OrderPlaced"],
+                "detail": {
+                    "total": [{"numeric": [">", i % 100]}],
+                    "channel": [{"prefix": f"web-{i % 7}"}],
+                },
+            },
+        )
+    calls = 0
+    original = index_module._ValueIndex.lookup
+
+    def counting(self: Any, value: Any, out: list[Any]) -> None:
+        nonlocal calls
+        calls += 1
+        original(self, value, out)
+
+    monkeypatch.setattr(index_module._ValueIndex, "lookup", counting)
+    event = {
+        "source": "app.5",
+        "detail-type": "OrderPlaced",
+        "detail": {"total": 50, "channel": "web-5-mobile"},
+    }
+    assert idx.matching(event) == {5}
+    return calls
+
+
+def test_matching_work_does_not_grow_with_the_number_of_rules(monkeypatch):
+    assert _lookups_per_event(10, monkeypatch) == _lookups_per_event(1000, monkeypatch)
+
+
+def test_the_field_that_tells_rules_apart_is_looked_up_first(monkeypatch):
+    # Rules differ by source but share one of 7 detail-types: path order would try the
+    # detail-type first and reach a seventh of the rules; the index starts with source.
+    idx = RuleIndex()
+    for i in range(700):
+        idx.add(i, {"source": [f"svc.{i}"], "detail-type": [f"T{i % 7}"]})
+    calls = 0
+    original = index_module._ValueIndex.lookup
+
+    def counting(self: Any, value: Any, out: list[Any]) -> None:
+        nonlocal calls
+        calls += 1
+        original(self, value, out)
+
+    monkeypatch.setattr(index_module._ValueIndex, "lookup", counting)
+    assert idx.matching({"source": "svc.15", "detail-type": "T1"}) == {15}
+    assert calls <= 4
