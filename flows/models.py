@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from flows import validators
+from flows.engine import script
 
 
 class Topology(models.Model):
@@ -24,6 +25,12 @@ class Topology(models.Model):
     )
     is_public = models.BooleanField(
         default=True, help_text="Anonymous visitors may watch its dashboard (never control it)."
+    )
+    script = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Timed changes during a run, e.g. [{"at": 20, "consumer": "billing", '
+        '"set": {"online": false}, "say": "Billing goes offline"}].',
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -37,6 +44,11 @@ class Topology(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("flows:topology", args=[self.slug])
+
+    def clean(self) -> None:
+        errors = script.script_errors(self.script)
+        if errors:
+            raise ValidationError({"script": errors})
 
 
 class MessageKind(models.TextChoices):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from flows.engine import script
 from flows.models import (
     ChannelKind,
     Consumer,
@@ -52,6 +53,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "description": {"type": "string"},
         "public": {"type": "boolean"},
+        "script": {"type": "array", "items": {"type": "object"}},
         "message_types": {
             "type": "array",
             "items": {
@@ -369,6 +371,7 @@ class _Loader:
         self._producers()
         self._subscriptions()
         self._rules()
+        self._script()
         return self.topology
 
     # helpers
@@ -407,6 +410,29 @@ class _Loader:
         return self.types[key]
 
     # sections
+
+    def _script(self) -> None:
+        steps = self.data.get("script", [])
+        tables = {"consumer": self.consumers, "channel": self.channels}
+        producers = set(self.topology.producers.values_list("name", flat=True))
+        for i, step in enumerate(steps):
+            path: KeyPath = ("script", i)
+            problems = script.step_errors(step)
+            if problems:
+                raise self.doc.error(path, "; ".join(problems))
+            for kind, name in script.step_names(step):
+                if kind == "producer":
+                    if name not in producers:
+                        known = ", ".join(sorted(producers)) or "none defined"
+                        raise self.doc.error(
+                            (*path, kind), f"unknown producer {name!r} (known: {known})"
+                        )
+                else:
+                    self._ref(tables[kind], name, path, kind)
+            if "emit" in step:
+                self._type_ref(step["emit"]["type"], step["emit"]["version"], (*path, "emit"))
+        self.topology.script = steps
+        self.topology.save(update_fields=["script"])
 
     def _message_types(self) -> dict[tuple[str, int], MessageType]:
         table: dict[tuple[str, int], MessageType] = {}
@@ -646,6 +672,8 @@ def scenario_dump(topology: Topology) -> dict[str, Any]:
         out["description"] = topology.description
     if not topology.is_public:
         out["public"] = False
+    if topology.script:
+        out["script"] = topology.script
 
     out["message_types"] = [
         _compact(

@@ -160,7 +160,14 @@ def topology_graph(topology: Topology) -> dict[str, Any]:
                     "transformed": target.has_transformer,
                 }
             )
-    return {"slug": topology.slug, "name": topology.name, "nodes": nodes, "edges": edges}
+    return {
+        "slug": topology.slug,
+        "name": topology.name,
+        "description": topology.description,
+        "script": topology.script,
+        "nodes": nodes,
+        "edges": edges,
+    }
 
 
 def topology_config(topology_id: int) -> TopologyConfig:
@@ -260,7 +267,7 @@ def topology_config(topology_id: int) -> TopologyConfig:
         )
         for t in Target.objects.filter(rule__in=rules).select_related("rule").order_by("pk")
     }
-    topology = Topology.objects.only("slug").get(pk=topology_id)
+    topology = Topology.objects.only("slug", "script").get(pk=topology_id)
     config = TopologyConfig(
         topology_id=topology_id,
         slug=topology.slug,
@@ -270,6 +277,7 @@ def topology_config(topology_id: int) -> TopologyConfig:
         producers=producers,
         subscriptions=subscriptions,
         targets=targets,
+        script=list(topology.script or []),
     )
     for rule in rules:
         config.add_rule(rule.bus_id, rule.pk, rule.name, rule.version, rule.event_pattern)

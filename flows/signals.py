@@ -21,21 +21,29 @@ def _topology_id(instance: Any) -> int | None:
         case models.MessageChannel() | models.Producer() | models.Consumer() | models.MessageType():
             return instance.topology_id
         case models.Subscription():
-            return models.MessageChannel.objects.filter(pk=instance.channel_id).values_list(
-                "topology_id", flat=True
-            ).first()
+            return (
+                models.MessageChannel.objects.filter(pk=instance.channel_id)
+                .values_list("topology_id", flat=True)
+                .first()
+            )
         case models.Rule():
-            return models.MessageChannel.objects.filter(pk=instance.bus_id).values_list(
-                "topology_id", flat=True
-            ).first()
+            return (
+                models.MessageChannel.objects.filter(pk=instance.bus_id)
+                .values_list("topology_id", flat=True)
+                .first()
+            )
         case models.Target():
-            return models.Rule.objects.filter(pk=instance.rule_id).values_list(
-                "bus__topology_id", flat=True
-            ).first()
+            return (
+                models.Rule.objects.filter(pk=instance.rule_id)
+                .values_list("bus__topology_id", flat=True)
+                .first()
+            )
         case models.Emission():
-            return models.Producer.objects.filter(pk=instance.producer_id).values_list(
-                "topology_id", flat=True
-            ).first()
+            return (
+                models.Producer.objects.filter(pk=instance.producer_id)
+                .values_list("topology_id", flat=True)
+                .first()
+            )
     return None
 
 

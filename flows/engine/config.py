@@ -133,6 +133,7 @@ class TopologyConfig:
     producers: dict[int, ProducerCfg]
     subscriptions: dict[int, SubscriptionCfg]
     targets: dict[int, TargetCfg]
+    script: list[dict[str, Any]] = field(default_factory=list)
     # Derived lookups.
     subs_by_channel: dict[int, list[SubscriptionCfg]] = field(default_factory=dict)
     mirrors_of: dict[int, list[SubscriptionCfg]] = field(default_factory=dict)
@@ -153,6 +154,9 @@ class TopologyConfig:
     def add_rule(self, bus_id: int, rule_id: int, name: str, version: int, pattern: Any) -> None:
         self.rule_index.setdefault(bus_id, RuleIndex()).add(rule_id, pattern)
         self.rules[rule_id] = (name, version)
+
+    def channel_named(self, name: str) -> ChannelCfg | None:
+        return next((c for c in self.channels.values() if c.name == name), None)
 
     def node_of_channel(self, channel_id: int) -> str:
         return self.channels[channel_id].node

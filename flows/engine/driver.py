@@ -122,7 +122,8 @@ def drive(
             current = client.get(version_key)
             if current != version:
                 version = current
-                engine.config = config = load_config(run.topology_id)
+                engine.set_config(load_config(run.topology_id))
+                config = engine.config
             now = engine.tick()
             flush_hops(client, run, sink)
             if on_tick is not None:

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 import redis
 
-from flows.engine import generators
+from flows.engine import generators, script
 from flows.engine.config import ConsumerCfg, ProducerCfg, SubscriptionCfg, TopologyConfig
 
 log = logging.getLogger(__name__)
@@ -133,12 +133,21 @@ class Engine:
         self._clock = clock
         self.run_id = run_id
         self.seed = seed
-        self.config = config
         self.token = lease_token
         self.k = keyspace(run_id)
-        seq, dseq = self.r.mget(self.k + "seq", self.k + "dseq")
+        seq, dseq, started = self.r.mget(self.k + "seq", self.k + "dseq", self.k + "started")
         self.seq = int(seq or 0)
         self.dseq = int(dseq or 0)
+        self.started = int(started) if started else None
+        self.script_done = {int(i) for i in self.r.smembers(self.k + "script")}
+        self.set_config(config)
+
+    def set_config(self, config: TopologyConfig) -> None:
+        """Use a (re)loaded topology, with the script's overrides of this run so far."""
+        self.config = config
+        for i in sorted(self.script_done):
+            if i < len(config.script):
+                script.apply_override(config, config.script[i])
 
     # --- clock, randomness, ids -------------------------------------------------------
 
@@ -237,6 +246,7 @@ class Engine:
     def tick(self, *, producers: bool = True) -> int:
         """One step of the run at Redis time ``now``; returns that time."""
         now = self.clock()
+        self.run_script(now)
         # Completions first: work that finished by now wins over a timeout that also passed.
         self.complete_processing(now)
         self.expire_visibility(now)
@@ -246,6 +256,32 @@ class Engine:
             self.emit(now)
         self.receive(now)
         return now
+
+    # phase 0: the scenario's script ---------------------------------------------------
+
+    def run_script(self, now: int) -> None:
+        tx = Tx(now)
+        if self.started is None:
+            self.started = now
+            tx.writes.append(lambda p: p.set(self.k + "started", now, nx=True))
+        elapsed = now - self.started
+        for i, step in enumerate(self.config.script):
+            if i in self.script_done or step.get("at", 0) * 1000 > elapsed:
+                continue
+            if "consumer" in step or "producer" in step:
+                script.apply_override(self.config, step)
+            elif "redrive" in step:
+                dlq = self.config.channel_named(step["redrive"])
+                if dlq is not None and dlq.kind == "queue":
+                    self.redrive(tx, dlq.id)
+            elif "replay" in step:
+                bus = self.config.channel_named(step["replay"]["bus"])
+                if bus is not None and bus.kind == "bus":
+                    start = self.started + int(step["replay"].get("from", 0) * 1000)
+                    self.replay(tx, bus.id, start, self.started + int(step["replay"]["to"] * 1000))
+            self.script_done.add(i)
+            tx.writes.append(lambda p, i=i: p.sadd(self.k + "script", i))
+        self.commit(tx)
 
     # phase 1: visibility timeouts ------------------------------------------------------
 
@@ -505,8 +541,9 @@ class Engine:
         rng = self.rng(producer.id, n, "message")
         emissions = producer.emissions
         emission = emissions[0]
-        if len(emissions) > 1:
-            emission = rng.choices(emissions, weights=[e.weight for e in emissions])[0]
+        weights = [e.weight for e in emissions]
+        if len(emissions) > 1 and sum(weights) > 0:
+            emission = rng.choices(emissions, weights=weights)[0]
         time = iso(at)
         detail = generators.render(emission.template, rng=rng, number=n, time=time)
         attributes = generators.render(emission.attributes, rng=rng, number=n, time=time)
@@ -1024,12 +1061,14 @@ def counters(client: redis.Redis, run_id: int, config: TopologyConfig | None) ->
         pipe.hgetall(k + "cnt")
         pipe.hlen(k + "dlv")
         pipe.get(k + "seq")
+        pipe.get(k + "started")
+        pipe.smembers(k + "script")
         for queue in queues:
             pipe.zcard(k + f"ready:{queue.id}")
             pipe.zcard(k + f"inflight:{queue.id}")
             pipe.llen(k + f"parked:{queue.id}")
         results = pipe.execute()
-    raw, live, seq = results[0], results[1], results[2]
+    raw, live, seq, started, done = results[:5]
     totals = {name: 0 for name in ("published", "copies", *TERMINAL, "failed_calls")}
     nodes: dict[str, dict[str, int]] = {}
     for name, value in raw.items():
@@ -1040,10 +1079,16 @@ def counters(client: redis.Redis, run_id: int, config: TopologyConfig | None) ->
         else:
             totals[key] = int(value)
     for i, queue in enumerate(queues):
-        depth, in_flight, parked = results[3 + 3 * i : 6 + 3 * i]
+        depth, in_flight, parked = results[5 + 3 * i : 8 + 3 * i]
         stats = nodes.setdefault(queue.node, {})
         stats.update(depth=int(depth), in_flight=int(in_flight), parked=int(parked))
     totals["in_flight"] = int(live)
     terminal = sum(totals[name] for name in TERMINAL)
     totals["lost"] = totals["copies"] - terminal - totals["in_flight"]
-    return {"run": run_id, "seq": int(seq or 0), "totals": totals, "nodes": nodes}
+    return {
+        "run": run_id,
+        "seq": int(seq or 0),
+        "totals": totals,
+        "nodes": nodes,
+        "script": {"started": int(started) if started else None, "done": sorted(map(int, done))},
+    }

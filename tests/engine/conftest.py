@@ -41,7 +41,7 @@ class Sim:
         )
 
     def reload(self) -> None:
-        self.engine.config = selectors.topology_config(self.topology.pk)
+        self.engine.set_config(selectors.topology_config(self.topology.pk))
 
     def step(self, ms: int = 50, *, producers: bool = True) -> None:
         self.now += ms
