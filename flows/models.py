@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 from flows import validators
 from flows.engine import script
@@ -356,6 +357,7 @@ class Subscription(models.Model):
         related_name="mirrors",
         help_text="Traffic mirroring: this consumer shadows the primary subscription.",
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["channel", "pk"]
@@ -460,6 +462,7 @@ class Rule(models.Model):
         default=1, editable=False, help_text="Raised on every saved change."
     )
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["bus", "name"]
@@ -510,6 +513,7 @@ class Target(models.Model):
         on_delete=models.SET_NULL,
         related_name="dead_letter_targets",
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["rule", "pk"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from flows import live
@@ -30,7 +32,7 @@ from flows.models import (
     Topology,
 )
 from flows.redis_state import client
-from flows.routing import EventPattern, FilterPolicy, InputTransformer
+from flows.routing import EventPattern, FilterPolicy, InputTransformer, InvalidPattern, RuleIndex
 
 
 def topology_list() -> QuerySet[Topology]:
@@ -301,3 +303,96 @@ def hops_after(*, run_id: int, after_seq: int, limit: int) -> list[dict[str, Any
         if hop["seq"] > after_seq:
             by_seq.setdefault(hop["seq"], live.hop_payload(hop))
     return [by_seq[seq] for seq in sorted(by_seq)][:limit]
+
+
+# --- the rule editor's sandbox and what-if (admin) -----------------------------------------
+
+
+def bus_recent_events(*, bus: MessageChannel, limit: int) -> list[dict[str, Any]]:
+    """The newest events published on a bus (their envelopes), newest first."""
+    rows = (
+        Hop.objects.filter(stage="published", to_node=bus.node_id)
+        .order_by("-run_id", "-seq")
+        .values_list("detail", flat=True)[:limit]
+    )
+    return [
+        detail["payload"] for detail in rows if isinstance(detail, dict) and "payload" in detail
+    ]
+
+
+def _draft_pattern(draft: Any) -> tuple[EventPattern | None, dict[str, Any] | None]:
+    """The draft compiled, or the error to show next to the field."""
+    if isinstance(draft, str):
+        try:
+            draft = json.loads(draft)
+        except json.JSONDecodeError as exc:
+            return None, {"valid": False, "error": f"Not valid JSON: {exc.msg} at {exc.pos}"}
+    try:
+        return EventPattern(draft), None
+    except InvalidPattern as exc:
+        return None, {"valid": False, "error": str(exc), "path": exc.path, "reason": exc.reason}
+
+
+def rule_sandbox(draft: Any, event: Any) -> dict[str, Any]:
+    """Would ``draft`` match ``event``, and if not, which clauses failed and why."""
+    pattern, error = _draft_pattern(draft)
+    if error is not None:
+        return error
+    if isinstance(event, str):
+        try:
+            event = json.loads(event)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"The sample event is not valid JSON: {exc.msg}") from None
+    if not isinstance(event, dict):
+        raise ValidationError("The sample event must be a JSON object.")
+    assert pattern is not None
+    mismatches = pattern.explain(event)
+    return {
+        "valid": True,
+        "matches": not mismatches,
+        "explanation": [m.as_dict() for m in mismatches],
+    }
+
+
+def rule_whatif(
+    *, bus: MessageChannel, rule: Rule | None, draft: Any, limit: int
+) -> dict[str, Any]:
+    """The draft against the bus's recent events: what it matches now vs before, per target."""
+    new, error = _draft_pattern(draft)
+    if error is not None:
+        return error
+    assert new is not None
+    events = bus_recent_events(bus=bus, limit=limit)
+    old = EventPattern(rule.event_pattern) if rule is not None and rule.enabled else None
+    others = RuleIndex()
+    for other in Rule.objects.filter(bus=bus, enabled=True).exclude(pk=rule.pk if rule else None):
+        others.add(other.pk, other.event_pattern)
+    before = after = unmatched_before = unmatched_after = 0
+    gained: list[str] = []
+    lost: list[str] = []
+    for event in events:
+        was, now = bool(old and old.matches(event)), new.matches(event)
+        elsewhere = bool(others.matching(event))
+        before += was
+        after += now
+        unmatched_before += not (was or elsewhere)
+        unmatched_after += not (now or elsewhere)
+        if now and not was:
+            gained.append(event.get("id", ""))
+        elif was and not now:
+            lost.append(event.get("id", ""))
+    targets = [
+        {"target": t.destination_name, "before": before, "after": after, "change": after - before}
+        for t in (rule.targets.select_related("channel", "consumer") if rule else [])
+    ]
+    return {
+        "valid": True,
+        "events": len(events),
+        "matched_before": before,
+        "matched_after": after,
+        "gained": gained[:50],
+        "lost": lost[:50],
+        "unmatched_before": unmatched_before,
+        "unmatched_after": unmatched_after,
+        "targets": targets,
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from django.db import transaction
@@ -10,8 +9,6 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from flows import models
-
-_pending = threading.local()
 
 
 def _topology_id(instance: Any) -> int | None:
@@ -48,19 +45,24 @@ def _topology_id(instance: Any) -> int | None:
 
 
 def touch_on_commit(topology_id: int) -> None:
-    """One reload per topology per transaction, however many rows it changed."""
+    """One reload per topology per transaction, however many rows it changed.
+
+    The callbacks already waiting for this transaction's commit are looked at (Django
+    drops them with a rolled-back savepoint, so nothing stale can hide a later change).
+    """
     from flows import services
 
-    pending: set[int] = getattr(_pending, "ids", None) or set()
-    _pending.ids = pending
-    if topology_id in pending:
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        getattr(callback, "topology_id", None) == topology_id
+        for _savepoints, callback, _robust in connection.run_on_commit
+    ):
         return
-    pending.add(topology_id)
 
     def touch() -> None:
-        pending.discard(topology_id)
         services.topology_touch(topology_id=topology_id)
 
+    touch.topology_id = topology_id  # type: ignore[attr-defined]
     transaction.on_commit(touch)
 
 

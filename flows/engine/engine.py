@@ -450,6 +450,7 @@ class Engine:
             attempt,
             body=d["body"],
             mirror=bool(d.get("mirror")),
+            **_rule_of(d),
         )
         tx.node_count(consumer.node, "received")
 
@@ -627,7 +628,7 @@ class Engine:
         self._store(tx, d)
         score = tx.now
         tx.zadd(self.k + f"ready:{queue_id}", d["id"], score)
-        self.hop(tx, d["msg"], "enqueued", frm, queue.node, edge, body=d["body"])
+        self.hop(tx, d["msg"], "enqueued", frm, queue.node, edge, body=d["body"], **_rule_of(d))
         tx.node_count(queue.node, "enqueued")
 
     def _fan_out(
@@ -1051,6 +1052,11 @@ class Engine:
                 pipe.zcard(self.k + f"busy:{consumer_id}")
             sizes = pipe.execute()
         return Counter(dict(zip(ids, sizes, strict=True)))
+
+
+def _rule_of(d: Delivery) -> dict[str, Any]:
+    """The rule (name, id, version) that routed a delivery, for its hops' detail."""
+    return dict(d["rule"]) if d.get("rule") else {}
 
 
 def counters(client: redis.Redis, run_id: int, config: TopologyConfig | None) -> dict[str, Any]:

@@ -170,3 +170,52 @@ def test_restarted_workers_drain_a_backlog(live_stack) -> None:
         stack.stop(replacement)
     assert totals["processed"] == Hop.objects.filter(run=run, stage="published").count()
     assert depth() == 0
+
+
+def test_a_rule_saved_in_admin_reroutes_the_next_messages_within_a_second(
+    live_stack, admin_client
+) -> None:
+    from flows.models import Rule
+
+    topology = scenario_load_file("shop")
+    topology.producers.update(paused=True)
+    run = services.run_start(topology=topology, seed=21)
+    rule = Rule.objects.get(name="big-orders")
+    fraud = f"consumer:{rule.targets.get().consumer_id}"
+    order = {
+        "detail-type": "OrderPlaced",
+        "detail": {"order_id": "o", "total": 50, "currency": "EUR", "region": "us-east"},
+    }
+
+    def reached_fraud(msg: str) -> bool:
+        return Hop.objects.filter(run=run, msg=msg, to_node=fraud).exists()
+
+    def routed(msg: str) -> bool:
+        return Hop.objects.filter(run=run, msg=msg, stage="processed").count() >= 2
+
+    small = services.message_publish(topology=topology, channel_name="shop-bus", data=order)
+    wait_until(lambda: routed(small), 20, "the first order to be routed")
+    assert not reached_fraud(small)
+
+    response = admin_client.post(
+        f"/admin/flows/rule/{rule.pk}/change/",
+        {
+            "bus": rule.bus_id,
+            "name": rule.name,
+            "description": "",
+            "enabled": "on",
+            "event_pattern": '{"detail-type": ["OrderPlaced"]}',
+            "loaded_version": rule.version,
+            "targets-TOTAL_FORMS": "0",
+            "targets-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    saved = time.monotonic()
+    time.sleep(1.0)  # "within one second"
+    second = services.message_publish(topology=topology, channel_name="shop-bus", data=order)
+    wait_until(lambda: reached_fraud(second), 20, "the edited rule to route the next order")
+    assert time.monotonic() - saved < 20
+    hop = Hop.objects.filter(run=run, msg=second, to_node=fraud).first()
+    assert hop.detail["rule"] == "big-orders" and hop.detail["rule_version"] == 2
+    drain_and_check(run)

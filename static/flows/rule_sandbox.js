@@ -1,0 +1,145 @@
+// The rule editor's sandbox: test the unsaved pattern against a sample or recent event,
+// and see what the draft would change over the bus's recent traffic. Every value from an
+// event or a pattern is shown with textContent.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  function pattern() {
+    return document.getElementById("id_event_pattern").value;
+  }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, data: await response.json() };
+  }
+
+  function showError(out, message) {
+    out.replaceChildren(el("p", message, "errornote"));
+  }
+
+  function showTest(out, data) {
+    if (!data.valid) {
+      showError(out, "The pattern is not valid: " + data.error);
+      return;
+    }
+    const verdict = el("p", data.matches ? "✔ Match" : "✘ No match",
+                       data.matches ? "sandbox-match" : "sandbox-nomatch");
+    const nodes = [verdict];
+    if (!data.matches) {
+      const table = el("table", undefined, "sandbox-explain");
+      const head = el("tr");
+      ["clause (path)", "expected", "actual", "why"].forEach((h) => head.append(el("th", h)));
+      table.append(head);
+      data.explanation.forEach((m) => {
+        const row = el("tr");
+        row.append(el("td", m.path));
+        row.append(el("td", JSON.stringify(m.expected)));
+        row.append(el("td", m.missing ? "(missing)" : JSON.stringify(m.actual)));
+        row.append(el("td", m.message || ""));
+        table.append(row);
+      });
+      nodes.push(table);
+    }
+    out.replaceChildren(...nodes);
+  }
+
+  function showWhatIf(out, data) {
+    if (!data.valid) {
+      showError(out, "The pattern is not valid: " + data.error);
+      return;
+    }
+    if (!data.events) {
+      out.replaceChildren(el("p", "This bus has no recent events yet: start a run, then try again."));
+      return;
+    }
+    const summary = el("p",
+      `Of the last ${data.events} events, the saved rule matches ${data.matched_before} and the ` +
+      `draft would match ${data.matched_after} (${data.gained.length} gained, ` +
+      `${data.lost.length} lost). Events no rule matches: ${data.unmatched_before} now, ` +
+      `${data.unmatched_after} with the draft.`);
+    const nodes = [summary];
+    if (data.targets.length) {
+      const list = el("ul");
+      data.targets.forEach((t) => {
+        const sign = t.change > 0 ? "gains" : t.change < 0 ? "loses" : "keeps";
+        list.append(el("li", `${t.target} ${sign} ${Math.abs(t.change)} ` +
+                                `(${t.before} → ${t.after} events)`));
+      });
+      nodes.push(list);
+    } else {
+      nodes.push(el("p", "This rule has no saved targets yet.", "help"));
+    }
+    out.replaceChildren(...nodes);
+  }
+
+  async function loadRecent(panel) {
+    const bus = document.getElementById("id_bus");
+    const select = document.getElementById("sandbox-recent");
+    if (!bus || !bus.value) return;
+    const url = panel.dataset.recentUrl.replace(/0\/$/, bus.value + "/");
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const { events } = await response.json();
+    select.replaceChildren(el("option", events.length ? "— pick a recent event —"
+                                                       : "— no recent events on this bus —"));
+    select.firstChild.value = "";
+    events.forEach((event, i) => {
+      const option = el("option", `${event["detail-type"] || "?"} · ${event.id} · ${event.time}`);
+      option.value = String(i);
+      select.append(option);
+    });
+    select.onchange = () => {
+      if (select.value === "") return;
+      document.getElementById("sandbox-event").value =
+        JSON.stringify(events[Number(select.value)], null, 2);
+    };
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const panel = document.getElementById("rule-sandbox");
+    if (!panel) return;
+    const out = document.getElementById("sandbox-result");
+    document.getElementById("sandbox-test").addEventListener("click", async () => {
+      let event;
+      try {
+        event = JSON.parse(document.getElementById("sandbox-event").value);
+      } catch (e) {
+        showError(out, "The sample event is not valid JSON: " + e.message);
+        return;
+      }
+      const { status, data } = await post(panel.dataset.sandboxUrl, { pattern: pattern(), event });
+      status === 200 ? showTest(out, data) : showError(out, data.error);
+    });
+    document.getElementById("sandbox-whatif").addEventListener("click", async () => {
+      const bus = document.getElementById("id_bus");
+      const body = {
+        pattern: pattern(),
+        bus: bus && bus.value ? Number(bus.value) : null,
+        rule: panel.dataset.rule ? Number(panel.dataset.rule) : null,
+        limit: 200,
+      };
+      const { status, data } = await post(panel.dataset.whatifUrl, body);
+      status === 200 ? showWhatIf(out, data) : showError(out, data.error);
+    });
+    const bus = document.getElementById("id_bus");
+    if (bus) bus.addEventListener("change", () => loadRecent(panel));
+    loadRecent(panel);
+  });
+})();
