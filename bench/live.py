@@ -17,21 +17,7 @@ import time
 
 import orjson
 from _stack import embedded_stack, percentile, setup_django
-
-TOPOLOGY = """
-slug: bench-live
-name: Bench live
-message_types: [{{name: Job, kind: command}}]
-channels: [{{name: jobs, kind: queue, visibility_timeout: 30}}]
-consumers:
-  - {{name: w1, latency_ms: {{mean: 0, jitter: 0}}, concurrency: 1000}}
-  - {{name: w2, latency_ms: {{mean: 0, jitter: 0}}, concurrency: 1000}}
-producers:
-  - {{name: p, channel: jobs, rate: {rate}, emits: [{{type: Job, payload: {{n: {{$seq: {{}}}}}}}}]}}
-subscriptions:
-  - {{channel: jobs, consumer: w1}}
-  - {{channel: jobs, consumer: w2}}
-"""
+from simulation import QUEUE
 
 
 class Client:
@@ -112,7 +98,7 @@ def main() -> None:
     from flows.scenario import scenario_load
 
     with embedded_stack() as stack:
-        topology = scenario_load(text=TOPOLOGY.format(rate=args.rate), origin="bench")
+        topology = scenario_load(text=QUEUE.format(rate=args.rate), origin="bench")
         watchers, elapsed = asyncio.run(
             run_clients(
                 f"{stack.ws_url}/ws/topologies/{topology.slug}/",
