@@ -423,6 +423,12 @@ class Subscription(models.Model):
                     add("target_channel", "A topic delivers to queues, topics or consumers.")
             if self.consumer_id is not None and self.consumer.topology_id != channel.topology_id:
                 add("consumer", "The consumer must belong to the same topology.")
+            if channel.kind == ChannelKind.DIRECT and self.mirror_of_id is None:
+                callees = channel.subscriptions.filter(mirror_of__isnull=True).exclude(pk=self.pk)
+                if callees.exists():
+                    add("channel", "A direct call has one callee; mirror it to add a shadow.")
+                if self.consumer_id is None:
+                    add("consumer", "A direct call reaches a consumer, not a channel.")
             if self.filter_policy is not None and channel.kind != ChannelKind.TOPIC:
                 add("filter_policy", "Only topic subscriptions have filter policies.")
             if self.dead_letter_queue_id is not None and channel.kind != ChannelKind.TOPIC:

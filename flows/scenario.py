@@ -50,7 +50,6 @@ SCENARIO_SCHEMA: dict[str, Any] = {
     "properties": {
         "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
         "name": _NAME,
-        "title": {"type": "string"},
         "description": {"type": "string"},
         "public": {"type": "boolean"},
         "script": {"type": "array", "items": {"type": "object"}},

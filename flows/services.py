@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import redis
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -28,6 +30,8 @@ from flows.models import (
     Topology,
 )
 from flows.redis_state import client
+
+log = logging.getLogger(__name__)
 
 
 class ServiceError(ValueError):
@@ -204,8 +208,16 @@ def consumer_set_online(*, consumer: Consumer, online: bool) -> Consumer:
 
 
 def topology_touch(*, topology_id: int) -> None:
-    """A part of the topology changed: running simulations reload it, dashboards redraw."""
-    client().incr(driver.config_version_key(topology_id))
+    """A part of the topology changed: running simulations reload it, dashboards redraw.
+
+    Without Redis nothing can be running or watching, so an edit (a scenario loaded
+    before `make run`, say) is saved all the same; a run reads the topology when it starts.
+    """
+    try:
+        client().incr(driver.config_version_key(topology_id))
+    except redis.RedisError as exc:
+        log.info("topology %s changed; Redis is not reachable (%s)", topology_id, exc)
+        return
     topology = Topology.objects.filter(pk=topology_id).first()
     if topology is not None:
         live.send(topology.slug, {"type": "graph", "graph": selectors.topology_graph(topology)})

@@ -9,5 +9,6 @@ app_name = "flows"
 urlpatterns = [
     path("", views.topology_list, name="topology_list"),
     path("topologies/<slug:slug>/", views.topology_detail, name="topology"),
+    path("topologies/<slug:slug>/coupling/", views.coupling_report, name="coupling"),
     path("healthz", views.healthz, name="healthz"),
 ]

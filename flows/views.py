@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from flows import health, selectors
+from flows import coupling, health, selectors
 from flows.models import Topology
 
 
@@ -29,6 +29,16 @@ def topology_detail(request: HttpRequest, slug: str) -> HttpResponse:
         for m in context["message_types"]
     ]
     return render(request, "flows/topology_detail.html", context)
+
+
+@require_GET
+def coupling_report(request: HttpRequest, slug: str) -> HttpResponse:
+    """Five kinds of coupling for every producer -> consumer path, computed per request."""
+    topology = get_object_or_404(Topology, slug=slug)
+    if not topology.is_public and not request.user.is_staff:
+        raise Http404("No such topology")
+    context = {"topology": topology, **coupling.coupling_report(topology)}
+    return render(request, "flows/coupling.html", context)
 
 
 @never_cache

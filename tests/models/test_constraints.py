@@ -194,3 +194,20 @@ def test_only_one_run_per_topology_is_running() -> None:
         topo.runs.create(seed=2)
     topo.runs.update(status="stopped")
     topo.runs.create(seed=3)
+
+
+def test_a_direct_call_has_one_callee() -> None:
+    topo = f.topology()
+    call = f.channel(topo, "call", "direct")
+    first = f.consumer(topo, "a")
+    Subscription.objects.create(channel=call, consumer=first)
+    second = Subscription(channel=call, consumer=f.consumer(topo, "b"))
+    with pytest.raises(ValidationError) as exc:
+        second.full_clean()
+    assert "one callee" in messages(exc, "channel")
+    shadow = Subscription(
+        channel=call,
+        consumer=f.consumer(topo, "shadow"),
+        mirror_of=Subscription.objects.get(consumer=first),
+    )
+    shadow.full_clean()  # a mirror of the callee is fine

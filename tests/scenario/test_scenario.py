@@ -214,3 +214,18 @@ def test_dumpscenario_prints_yaml_that_loads(capsys) -> None:
 def test_dumpscenario_unknown_slug_is_an_error() -> None:
     with pytest.raises(CommandError, match="No topology with slug 'ghost'"):
         call_command("dumpscenario", "ghost")
+
+
+def test_loading_without_redis_saves_the_topology(
+    monkeypatch, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    import redis
+
+    from flows import services
+
+    dead = redis.Redis.from_url(f"unix://{tmp_path}/no-redis.sock", socket_connect_timeout=0.2)
+    monkeypatch.setattr(services, "client", lambda: dead)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        topology = scenario_load_file("shop")
+    assert callbacks  # the reload hook ran, found no Redis, and let the load stand
+    assert Topology.objects.get(slug="shop") == topology

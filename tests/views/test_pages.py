@@ -118,9 +118,11 @@ def test_admin_rejects_an_invalid_pattern_with_its_path(admin_client: Client) ->
 
 
 def test_static_files_are_served_without_debug(client: Client) -> None:
-    for path, kind in (("/static/flows/app.css", "text/css"),
-                       ("/static/admin/css/base.css", "text/css"),
-                       ("/static/vendor/jsoneditor-10.4.3/jsoneditor.min.js", "javascript")):
+    for path, kind in (
+        ("/static/flows/app.css", "text/css"),
+        ("/static/admin/css/base.css", "text/css"),
+        ("/static/vendor/jsoneditor-10.4.3/jsoneditor.min.js", "javascript"),
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert kind in response["Content-Type"]
