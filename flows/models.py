@@ -15,7 +15,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from flows import validators
-from flows.engine import script
+from flows.engine import generators, script
 
 
 class Topology(models.Model):
@@ -267,6 +267,9 @@ class Emission(models.Model):
             )
         if not isinstance(self.attributes, dict):
             raise ValidationError({"attributes": "Attributes must be a JSON object."})
+        problems = generators.check(self.payload_template) + generators.check(self.attributes)
+        if problems:
+            raise ValidationError({"payload_template": problems})
 
 
 class Consumer(models.Model):

@@ -229,3 +229,13 @@ def test_loading_without_redis_saves_the_topology(
         topology = scenario_load_file("shop")
     assert callbacks  # the reload hook ran, found no Redis, and let the load stand
     assert Topology.objects.get(slug="shop") == topology
+
+
+def test_a_bad_payload_generator_is_reported_with_its_line() -> None:
+    text = MINIMAL + (
+        "message_types: [{name: Job}]\n"
+        "producers:\n  - name: p\n    channel: jobs\n    emits:\n"
+        "      - {type: Job, payload: {n: {$int: [9, 1]}}}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"producers\[0\].emits\[0\]: .*low 9 is above high 1"):
+        load(text)
