@@ -105,7 +105,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # channels-redis blocks up to 5 s on BZPOPMIN between messages; redis-py's
+            # default 5 s socket timeout would race it and drop idle websockets.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
             "prefix": "eventviz:asgi",
             "capacity": 1000,
             "expiry": 30,

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 admin.site.site_header = "EventViz admin"
 admin.site.site_title = "EventViz"
 admin.site.index_title = "Topologies, channels and routing rules"
 
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=static("flows/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("", include("flows.urls")),
 ]

@@ -50,9 +50,14 @@ def _missed_hops(slug: str, run_id: int, after_seq: int) -> list[dict[str, Any]]
 
 
 @database_sync_to_async
-def _trace(slug: str, msg: str) -> list[dict[str, Any]]:
-    hops = Hop.objects.filter(msg=msg, run__topology__slug=slug).order_by("run_id", "seq")
-    return [{**live.hop_from_row(h), "detail": h.detail} for h in hops[:500]]
+def _trace(slug: str, msg: str, run_id: int | None) -> list[dict[str, Any]]:
+    hops = Hop.objects.filter(msg=msg, run__topology__slug=slug)
+    if run_id is not None:
+        # The same seed gives the same message ids in every run: keep to one run.
+        hops = hops.filter(run_id=run_id)
+    return [
+        {**live.hop_from_row(h), "detail": h.detail} for h in hops.order_by("run_id", "seq")[:500]
+    ]
 
 
 @database_sync_to_async
@@ -140,11 +145,12 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame: dict[str, Any] | None = None
         try:
             frame = self.parse(text_data if text_data is not None else bytes_data)
             await self.dispatch_frame(frame)
         except FrameError as exc:
-            await self.send_error(str(exc))
+            await self.send_error(str(exc), of=frame["type"] if frame else None)
 
     def parse(self, raw: str | bytes | None) -> dict[str, Any]:
         if not raw:
@@ -169,8 +175,11 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 uuid.UUID(str(msg))
             except ValueError:
                 raise FrameError("trace needs 'msg', a message id") from None
-            hops = await _trace(self.slug, str(msg))
-            await self.send_frame({"type": "trace", "msg": msg, "hops": hops})
+            run_id = frame.get("run")
+            if run_id is not None and (not isinstance(run_id, int) or isinstance(run_id, bool)):
+                raise FrameError("trace's 'run' is a run id (an integer)")
+            hops = await _trace(self.slug, str(msg), run_id)
+            await self.send_frame({"type": "trace", "msg": msg, "run": run_id, "hops": hops})
         elif kind in CONTROL_FRAMES:
             user = self.scope.get("user")
             if not getattr(user, "is_staff", False):
@@ -200,5 +209,9 @@ class TopologyConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=live.encode(frame))
 
-    async def send_error(self, message: str) -> None:
-        await self.send_frame({"type": "error", "error": message})
+    async def send_error(self, message: str, *, of: str | None = None) -> None:
+        """An error frame; ``of`` names the refused frame's type when it had one."""
+        frame: dict[str, Any] = {"type": "error", "error": message}
+        if of is not None:
+            frame["of"] = of
+        await self.send_frame(frame)

@@ -174,7 +174,12 @@ def test_malformed_frames_get_an_error_and_the_socket_stays_usable(shop, raw, er
 
     first, second = with_socket(None, body)
     assert first["type"] == "error" and error in first["error"]
-    assert second == {"type": "trace", "msg": "00000000-0000-4000-8000-000000000009", "hops": []}
+    assert second == {
+        "type": "trace",
+        "msg": "00000000-0000-4000-8000-000000000009",
+        "run": None,
+        "hops": [],
+    }
 
 
 @pytest.mark.parametrize("who", ["anonymous", "non-staff"])
@@ -338,3 +343,22 @@ def test_resume_of_another_topologys_run_is_refused(shop) -> None:
 
     frame = with_socket(None, body)
     assert frame["type"] == "error" and "not a run of this topology" in frame["error"]
+
+
+def test_errors_name_the_refused_frame_and_traces_keep_to_one_run(shop) -> None:
+    first = Run.objects.create(topology=shop, seed=1, status="stopped")
+    second = Run.objects.create(topology=shop, seed=1)
+    add_hops(first, range(1, 3))
+    add_hops(second, range(1, 4))
+
+    async def body(ws, snapshot):
+        await ws.send_json_to({"type": "run.stop"})
+        refused = await ws.receive_json_from(timeout=5)
+        await ws.send_json_to(
+            {"type": "trace", "run": second.pk, "msg": "00000000-0000-4000-8000-000000000001"}
+        )
+        return refused, await ws.receive_json_from(timeout=5)
+
+    refused, trace = with_socket(None, body)
+    assert refused["of"] == "run.stop" and "for staff" in refused["error"]
+    assert {h["run"] for h in trace["hops"]} == {second.pk} and len(trace["hops"]) == 3

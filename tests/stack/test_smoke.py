@@ -66,3 +66,21 @@ def test_websocket_from_a_foreign_origin_is_refused(live_stack) -> None:
 
     with pytest.raises(websockets.exceptions.InvalidStatus):
         asyncio.run(connect())
+
+
+def test_an_idle_websocket_stays_open(live_stack) -> None:
+    """channels-redis waits 5 s between messages; the socket must outlive that."""
+    scenario_load_file("shop")
+
+    async def idle() -> dict:
+        async with websockets.connect(
+            live_stack.ws_url + "/ws/topologies/shop/", origin=live_stack.base_url
+        ) as ws:
+            await ws.recv()  # snapshot
+            await asyncio.sleep(12)
+            await ws.send(
+                json.dumps({"type": "trace", "msg": "00000000-0000-4000-8000-000000000000"})
+            )
+            return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+
+    assert asyncio.run(idle())["type"] == "trace"

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from eventviz import embedded, stack
-from flows.models import Topology
+from flows.models import Run, RunStatus, Topology
 from flows.scenario import scenario_load_file, shipped_scenarios
 
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
         supervisor = stack.Supervisor()
+        fresh_redis = False
         supervisor.install_signal_handlers()
         try:
             if settings.REDIS_EMBEDDED:
@@ -36,12 +38,20 @@ class Command(BaseCommand):
                 if redis_server.start():
                     supervisor.on_stop(redis_server.stop)
                     self.stdout.write(f"Embedded Redis on {redis_server.socket}")
+                    fresh_redis = True
                 else:
                     self.stdout.write(f"Using the embedded Redis already on {redis_server.socket}")
             elif not embedded.ping(settings.REDIS_URL):
                 raise CommandError(f"REDIS_URL={settings.REDIS_URL} does not answer")
 
             call_command("migrate", interactive=False, verbosity=0)
+            if fresh_redis:
+                # The embedded Redis keeps nothing on disk: runs it drove cannot go on.
+                ended = Run.objects.filter(status=RunStatus.RUNNING).update(
+                    status=RunStatus.STOPPED, stopped_at=timezone.now()
+                )
+                if ended:
+                    self.stdout.write(f"Marked {ended} run(s) of the last start as stopped")
             self._load_new_scenarios()
             self._ensure_admin()
 
