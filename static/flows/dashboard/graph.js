@@ -1,0 +1,498 @@
+// The diagram: Cytoscape.js with a left-to-right dagre layout. Positions a person drags
+// are kept in localStorage per topology. Edge geometry is exposed (in model coordinates)
+// for the token overlay.
+
+import cytoscape from "../../vendor/cytoscape-3.35.0.esm.min.js";
+import cytoscapeDagre from "../../vendor/cytoscape-dagre-4.0.1.esm.min.js";
+
+cytoscape.use(cytoscapeDagre);
+
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const SAMPLES_PER_CURVE = 16;
+
+export const NODE_KINDS = ["producer", "queue", "topic", "bus", "direct", "consumer"];
+
+export function themeColors() {
+  const css = getComputedStyle(document.documentElement);
+  const get = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+  return {
+    bg: get("--bg", "#f6f7f9"),
+    panel: get("--panel", "#ffffff"),
+    text: get("--text", "#1d2330"),
+    muted: get("--muted", "#667085"),
+    line: get("--line", "#e3e6eb"),
+    accent: get("--accent", "#2563eb"),
+    command: get("--command", "#0e7490"),
+    event: get("--event", "#7c3aed"),
+    ok: get("--ok", "#15803d"),
+    bad: get("--bad", "#b91c1c"),
+    dead: get("--dead", "#7e22ce"),
+    grey: get("--grey", "#94a3b8"),
+    dark: matchMedia("(prefers-color-scheme: dark)").matches,
+  };
+}
+
+function stylesheet(c) {
+  const edgeColor = c.dark ? "#56657c" : "#9aa5b5";
+  return [
+    {
+      selector: "node",
+      style: {
+        label: "data(display)",
+        "font-family": FONT,
+        "font-size": 13,
+        "font-weight": 600,
+        color: c.text,
+        "text-valign": "center",
+        "text-halign": "center",
+        "text-wrap": "ellipsis",
+        "text-max-width": "data(tw)",
+        width: "data(w)",
+        height: "data(h)",
+        "background-color": c.panel,
+        "border-width": 2,
+        "border-color": c.muted,
+        "overlay-opacity": 0,
+        "min-zoomed-font-size": 5,
+      },
+    },
+    { selector: 'node[kind = "producer"]', style: { shape: "round-tag", "border-color": c.accent } },
+    {
+      selector: 'node[kind = "queue"]',
+      style: { shape: "barrel", "border-color": c.command, "border-width": 2.5 },
+    },
+    {
+      selector: 'node[kind = "topic"]',
+      style: {
+        shape: "ellipse",
+        "border-color": c.event,
+        "border-width": 3,
+        "text-valign": "bottom",
+        "text-margin-y": 5,
+        "text-background-color": c.panel,
+        "text-background-opacity": 0.85,
+        "text-background-padding": 2,
+      },
+    },
+    {
+      selector: 'node[kind = "bus"]',
+      style: {
+        shape: "round-diamond",
+        "border-color": c.accent,
+        "border-width": 3,
+        "text-valign": "bottom",
+        "text-margin-y": 5,
+        "text-background-color": c.panel,
+        "text-background-opacity": 0.85,
+        "text-background-padding": 2,
+      },
+    },
+    {
+      selector: 'node[kind = "direct"]',
+      style: { shape: "rectangle", "border-style": "dashed", "border-color": c.muted },
+    },
+    {
+      selector: 'node[kind = "consumer"]',
+      style: { shape: "round-rectangle", "border-color": c.ok },
+    },
+    { selector: "node.dlq", style: { "border-color": c.dead } },
+    {
+      selector: "node.offline",
+      style: { "border-style": "dashed", "border-color": c.grey, color: c.muted, opacity: 0.55 },
+    },
+    { selector: "node.paused", style: { "border-style": "dashed", color: c.muted } },
+    {
+      selector: "node:selected",
+      style: { "border-width": 4, "underlay-color": c.accent, "underlay-opacity": 0.18, "underlay-padding": 6 },
+    },
+    {
+      selector: "edge",
+      style: {
+        width: 1.6,
+        "curve-style": "bezier",
+        "line-color": edgeColor,
+        "target-arrow-shape": "triangle",
+        "target-arrow-color": edgeColor,
+        "arrow-scale": 0.9,
+        label: "data(display)",
+        "font-family": FONT,
+        "font-size": 11,
+        color: c.muted,
+        "text-wrap": "wrap",
+        "text-background-color": c.panel,
+        "text-background-opacity": 0.9,
+        "text-background-padding": 2,
+        "text-background-shape": "round-rectangle",
+        "overlay-opacity": 0,
+        "min-zoomed-font-size": 6,
+      },
+    },
+    { selector: 'edge[kind = "rule"]', style: { color: c.text } },
+    {
+      selector: 'edge[kind = "mirror"]',
+      style: { "line-style": "dashed", "line-dash-pattern": [6, 4] },
+    },
+    {
+      selector: 'edge[kind = "dead_letter"]',
+      style: {
+        "line-style": "dotted",
+        "line-color": c.dead,
+        "target-arrow-color": c.dead,
+        width: 2.2,
+        color: c.dead,
+      },
+    },
+    { selector: "edge.disabled", style: { "line-style": "dotted", opacity: 0.45 } },
+    {
+      selector: "edge.traced",
+      style: { width: 3.5, "line-color": c.accent, "target-arrow-color": c.accent, "z-index": 5 },
+    },
+    { selector: "node.traced", style: { "border-width": 4 } },
+  ];
+}
+
+function edgeDisplay(edge) {
+  if (edge.kind === "rule") {
+    if (edge.enabled === false) return `${edge.label}\n(disabled)`;
+    return edge.transformed ? `${edge.label}\n(transformed)` : edge.label;
+  }
+  if (edge.kind === "mirror") return edge.label ? `mirror · ${edge.label}` : "mirror";
+  return edge.label || "";
+}
+
+function nodeDisplay(node) {
+  if (node.kind === "producer" && node.paused) return `⏸ ${node.label}`;
+  if (node.kind === "consumer" && node.online === false) return `${node.label} (offline)`;
+  return node.label;
+}
+
+export class Graph {
+  constructor(container, { slug, onTap }) {
+    this.container = container;
+    this.slug = slug;
+    this.storageKey = `eventviz:positions:${slug}`;
+    this.data = { nodes: [], edges: [] };
+    this.nodesById = new Map();
+    this.edgesById = new Map();
+    this.dlqIds = new Set();
+    this.geometry = new Map();
+    this.stats = {};
+    this.measure = document.createElement("canvas").getContext("2d");
+    this.measure.font = `600 13px ${FONT}`;
+    this.colors = themeColors();
+    this.cy = cytoscape({
+      container,
+      style: stylesheet(this.colors),
+      minZoom: 0.2,
+      maxZoom: 3,
+      boxSelectionEnabled: false,
+      selectionType: "single",
+    });
+    const forget = () => this.geometry.clear();
+    this.cy.on("position add remove data style", forget);
+    this.cy.on("layoutstop", forget);
+    this.cy.on("dragfree", "node", () => this.rememberPosition());
+    this.cy.on("tap", (event) => onTap(event));
+    // Once a person zooms or pans, resizing the window no longer refits the diagram.
+    this.viewportTouched = false;
+    container.addEventListener("wheel", () => {
+      this.viewportTouched = true;
+    }, { passive: true });
+    this.cy.on("tapdrag", (event) => {
+      if (event.target === this.cy) this.viewportTouched = true;
+    });
+    matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => this.restyle());
+  }
+
+  restyle() {
+    this.colors = themeColors();
+    this.cy.style(stylesheet(this.colors));
+    this.geometry.clear();
+  }
+
+  savedPositions() {
+    try {
+      const raw = localStorage.getItem(this.storageKey);
+      const value = raw ? JSON.parse(raw) : {};
+      return value && typeof value === "object" ? value : {};
+    } catch {
+      return {};
+    }
+  }
+
+  /** After a drag, pin every node where it is: the arrangement survives reloads as a whole. */
+  rememberPosition() {
+    const saved = this.savedPositions();
+    this.cy.nodes().forEach((n) => {
+      const { x, y } = n.position();
+      saved[n.id()] = [Math.round(x), Math.round(y)];
+    });
+    try {
+      localStorage.setItem(this.storageKey, JSON.stringify(saved));
+    } catch {
+      // storage full or disabled: positions are simply not kept
+    }
+  }
+
+  forgetPositions() {
+    try {
+      localStorage.removeItem(this.storageKey);
+    } catch {
+      // nothing to forget
+    }
+    this.layout({ keep: new Map() });
+  }
+
+  nodeElement(node, dlqIds) {
+    const wide = node.kind !== "topic" && node.kind !== "bus";
+    const text = this.measure.measureText(nodeDisplay(node)).width;
+    let w = 60;
+    let h = 60;
+    if (wide) {
+      w = Math.max(node.kind === "queue" ? 104 : 92, Math.min(200, text + 34));
+      h = 34;
+    } else if (node.kind === "bus") {
+      w = 70;
+      h = 70;
+    } else {
+      w = 54;
+      h = 54;
+    }
+    const classes = [];
+    if (node.kind === "consumer" && node.online === false) classes.push("offline");
+    if (node.kind === "producer" && node.paused) classes.push("paused");
+    if (dlqIds.has(node.id)) classes.push("dlq");
+    return {
+      group: "nodes",
+      data: {
+        ...node,
+        display: nodeDisplay(node),
+        w,
+        h,
+        tw: wide ? w - 18 : 180,
+      },
+      classes,
+    };
+  }
+
+  edgeElement(edge) {
+    const classes = [];
+    if (edge.kind === "rule" && edge.enabled === false) classes.push("disabled");
+    return { group: "edges", data: { ...edge, display: edgeDisplay(edge) }, classes };
+  }
+
+  /** Show ``graph``; existing nodes keep where they are, new ones are laid out. */
+  setGraph(graph) {
+    const nodes = [...(graph.nodes || [])].sort((a, b) => a.id.localeCompare(b.id));
+    const ids = new Set(nodes.map((n) => n.id));
+    const edges = [...(graph.edges || [])]
+      .filter((e) => ids.has(e.source) && ids.has(e.target))
+      .sort((a, b) => a.id.localeCompare(b.id));
+    const dlqIds = new Set(edges.filter((e) => e.kind === "dead_letter").map((e) => e.target));
+    const first = this.cy.nodes().length === 0;
+    const keep = new Map();
+    this.cy.nodes().forEach((n) => keep.set(n.id(), { ...n.position() }));
+
+    const wanted = [
+      ...nodes.map((n) => this.nodeElement(n, dlqIds)),
+      ...edges.map((e) => this.edgeElement(e)),
+    ];
+    const wantedIds = new Set(wanted.map((el) => el.data.id));
+    let added = false;
+    this.cy.batch(() => {
+      this.cy.elements().forEach((el) => {
+        if (!wantedIds.has(el.id())) el.remove();
+      });
+      for (const el of wanted) {
+        const existing = this.cy.getElementById(el.data.id);
+        const sameEnds =
+          el.group !== "edges" ||
+          (existing.nonempty() &&
+            existing.data("source") === el.data.source &&
+            existing.data("target") === el.data.target);
+        if (existing.nonempty() && sameEnds) {
+          existing.data(el.data);
+          existing.classes(el.classes);
+        } else {
+          if (existing.nonempty()) existing.remove();
+          this.cy.add(el);
+          if (el.group === "nodes") added = true;
+        }
+      }
+    });
+    this.data = { ...graph, nodes, edges };
+    this.nodesById = new Map(nodes.map((n) => [n.id, n]));
+    this.edgesById = new Map(edges.map((e) => [e.id, e]));
+    this.dlqIds = dlqIds;
+    this.geometry.clear();
+    if (first || added) this.layout({ keep: first ? new Map() : keep, fit: first });
+  }
+
+  layout({ keep, fit = true }) {
+    const saved = this.savedPositions();
+    const layout = this.cy.layout({
+      name: "dagre",
+      rankDir: "LR",
+      nodeSep: 26,
+      edgeSep: 12,
+      rankSep: 120,
+      animate: false,
+      fit: false,
+    });
+    layout.run();
+    this.spread();
+    this.cy.batch(() => {
+      this.cy.nodes().forEach((node) => {
+        const id = node.id();
+        const s = saved[id];
+        if (Array.isArray(s) && s.length === 2 && s.every(Number.isFinite)) {
+          node.position({ x: s[0], y: s[1] });
+        } else if (keep.has(id)) {
+          node.position(keep.get(id));
+        }
+      });
+    });
+    this.geometry.clear();
+    if (fit) this.fit();
+  }
+
+  /**
+   * Dagre packs ranks tightly; a wide view then shows a small diagram. Stretch the ranks
+   * apart (up to 2.2x) until the diagram has the view's proportions.
+   */
+  spread() {
+    const bb = this.cy.nodes().boundingBox();
+    const cw = this.container.clientWidth;
+    const ch = this.container.clientHeight;
+    if (!bb.w || !bb.h || !cw || !ch) return;
+    const factor = Math.min(2.2, Math.max(1, (cw / ch) / (bb.w / bb.h) * 0.92));
+    if (factor <= 1.02) return;
+    const cx = bb.x1 + bb.w / 2;
+    this.cy.batch(() => {
+      this.cy.nodes().forEach((n) => {
+        const p = n.position();
+        n.position({ x: cx + (p.x - cx) * factor, y: p.y });
+      });
+    });
+  }
+
+  fit() {
+    this.cy.fit(undefined, 28);
+  }
+
+  /** The Fit button: fit now, and keep fitting when the window is resized. */
+  refit() {
+    this.viewportTouched = false;
+    this.fit();
+  }
+
+  resize() {
+    this.cy.resize();
+    this.geometry.clear();
+  }
+
+  label(nodeId) {
+    if (nodeId === "client") return "client";
+    const node = this.nodesById.get(nodeId);
+    return node ? node.label : nodeId || "—";
+  }
+
+  channels() {
+    return this.data.nodes.filter((n) => ["queue", "topic", "bus", "direct"].includes(n.kind));
+  }
+
+  /** The points of an edge's curve in model coordinates, with cumulative lengths. */
+  edgeGeometry(edgeId) {
+    const cached = this.geometry.get(edgeId);
+    if (cached !== undefined) return cached;
+    const edge = this.cy.getElementById(edgeId);
+    if (edge.empty() || !edge.isEdge()) return null;
+    let geom = null;
+    try {
+      geom = sampleEdge(edge);
+    } catch {
+      geom = null;
+    }
+    if (geom) this.geometry.set(edgeId, geom);
+    return geom;
+  }
+
+  nodeBox(nodeId) {
+    const node = this.cy.getElementById(nodeId);
+    if (node.empty() || !node.isNode()) return null;
+    const p = node.position();
+    return { x: p.x, y: p.y, w: node.width(), h: node.height(), kind: node.data("kind") };
+  }
+
+  setTraced(nodeIds, edgeIds) {
+    this.cy.batch(() => {
+      this.cy.elements(".traced").removeClass("traced");
+      for (const id of nodeIds) this.cy.getElementById(id).addClass("traced");
+      for (const id of edgeIds) this.cy.getElementById(id).addClass("traced");
+    });
+  }
+
+  select(nodeId) {
+    this.cy.elements(":selected").unselect();
+    if (nodeId) this.cy.getElementById(nodeId).select();
+  }
+}
+
+function sampleEdge(edge) {
+  const s = edge.sourceEndpoint();
+  const t = edge.targetEndpoint();
+  if (!s || !t || !Number.isFinite(s.x) || !Number.isFinite(t.x)) return null;
+  const cps = edge.controlPoints() || [];
+  const xs = [s.x];
+  const ys = [s.y];
+  if (cps.length === 0) {
+    xs.push(t.x);
+    ys.push(t.y);
+  } else {
+    // Cytoscape draws a bezier edge as quadratic pieces joined at the midpoints of its
+    // control points.
+    let p0 = s;
+    for (let i = 0; i < cps.length; i++) {
+      const c = cps[i];
+      const p2 =
+        i === cps.length - 1 ? t : { x: (c.x + cps[i + 1].x) / 2, y: (c.y + cps[i + 1].y) / 2 };
+      for (let k = 1; k <= SAMPLES_PER_CURVE; k++) {
+        const u = k / SAMPLES_PER_CURVE;
+        const a = (1 - u) * (1 - u);
+        const b = 2 * (1 - u) * u;
+        const d = u * u;
+        xs.push(a * p0.x + b * c.x + d * p2.x);
+        ys.push(a * p0.y + b * c.y + d * p2.y);
+      }
+      p0 = p2;
+    }
+  }
+  const n = xs.length;
+  const cum = new Float64Array(n);
+  for (let i = 1; i < n; i++) cum[i] = cum[i - 1] + Math.hypot(xs[i] - xs[i - 1], ys[i] - ys[i - 1]);
+  return { xs: Float64Array.from(xs), ys: Float64Array.from(ys), cum, length: cum[n - 1] };
+}
+
+/** The point at ``frac`` (0..1) of a sampled edge, written into ``out``. */
+export function pointAt(geom, frac, out) {
+  const { xs, ys, cum, length } = geom;
+  const n = xs.length;
+  if (n < 2 || length === 0) {
+    out.x = xs[0];
+    out.y = ys[0];
+    return out;
+  }
+  const d = Math.min(Math.max(frac, 0), 1) * length;
+  let lo = 0;
+  let hi = n - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (cum[mid] < d) lo = mid;
+    else hi = mid;
+  }
+  const span = cum[hi] - cum[lo] || 1;
+  const u = (d - cum[lo]) / span;
+  out.x = xs[lo] + (xs[hi] - xs[lo]) * u;
+  out.y = ys[lo] + (ys[hi] - ys[lo]) * u;
+  return out;
+}
