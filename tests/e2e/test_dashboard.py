@@ -265,3 +265,76 @@ def test_five_hundred_tokens_in_flight_frames_per_second(
             f"{result['maxTokens']} tokens in flight (worst frame {result['worstFrameMs']:.0f} ms)"
         )
     assert dash.errors == []
+
+
+SCRIPTED = """
+slug: scripted
+name: Scripted
+description: A consumer goes away and comes back.
+message_types: [{name: Job, kind: command}]
+channels: [{name: jobs, kind: queue}]
+consumers: [{name: worker, latency_ms: {mean: 50, jitter: 0}}]
+producers: [{name: p, channel: jobs, rate: 4, emits: [{type: Job}]}]
+subscriptions: [{channel: jobs, consumer: worker}]
+script:
+  - {at: 1, consumer: worker, set: {online: false}, say: The worker goes offline}
+  - {at: 600, say: Much later}
+"""
+
+
+def test_the_script_is_listed_ticked_off_and_narrated(
+    dashboard: Dashboard, staff_user: object
+) -> None:
+    from flows.scenario import scenario_load
+
+    scenario_load(text=SCRIPTED, origin="scripted.yaml")
+    dash = dashboard
+    dash.log_in("/topologies/scripted/")
+    steps = dash.page.locator("#script-steps li")
+    assert steps.count() == 2
+    assert "The worker goes offline" in steps.nth(0).text_content()
+    dash.start_run()
+    dash.wait_for("document.querySelector('#script-steps li.done') !== null", what="the first step")
+    dash.wait_for(
+        "document.querySelector('#toast').textContent.includes('The worker goes offline')",
+        what="the narration",
+    )
+    assert dash.page.locator("#script-steps li.done").count() == 1
+    dash.stop_run()
+    assert dash.errors == []
+
+
+def test_a_node_link_from_the_coupling_report_opens_that_node(dashboard: Dashboard) -> None:
+    from flows.models import Consumer
+
+    billing = Consumer.objects.get(topology__slug="shop", name="billing")
+    dash = dashboard
+    dash.page.goto(f"{dash.base_url}/topologies/shop/coupling/")
+    href = dash.page.locator(f"a[href$='#node=consumer:{billing.pk}']").first.get_attribute("href")
+    dash.page.goto(f"{dash.base_url}{href}" if href.startswith("/") else href)
+    dash.wait_for("window.__eventviz && __eventviz.connected", what="the live connection")
+    dash.wait_for(
+        "document.querySelector('#tab-node').getAttribute('aria-selected') === 'true'",
+        what="the node panel",
+    )
+    assert "billing" in dash.page.text_content("#panel-node")
+    assert dash.errors == []
+
+
+def test_a_rule_edited_in_admin_redraws_the_open_diagram(
+    dashboard: Dashboard, staff_user: object
+) -> None:
+    from flows.models import Rule
+
+    dash = dashboard
+    dash.log_in()
+    assert "big-orders" in dash.hooks("h.edgeLabels()")
+    rule = Rule.objects.get(name="big-orders")
+    admin = dash.page.context.new_page()
+    admin.goto(f"{dash.base_url}/admin/flows/rule/{rule.pk}/change/")
+    admin.fill("#id_name", "huge-orders")
+    admin.click("input[name=_save]")
+    admin.wait_for_url("**/admin/flows/rule/")
+    dash.wait_for("__eventviz.edgeLabels().includes('huge-orders')", what="the diagram to redraw")
+    assert "big-orders" not in dash.hooks("h.edgeLabels()")
+    assert dash.errors == []

@@ -7,6 +7,7 @@ import { Graph } from "./graph.js";
 import { Inspector } from "./inspector.js";
 import { EventLog } from "./log.js";
 import { Publisher } from "./publish.js";
+import { ScriptPanel } from "./script.js";
 import { HopSequencer, LiveSocket, socketUrl } from "./socket.js";
 import { TokenLayer } from "./tokens.js";
 
@@ -137,6 +138,11 @@ function main() {
   });
   controls.setStaff(state.staff);
 
+  const script = new ScriptPanel({ root: $("script-panel"), list: $("script-steps"), toast });
+
+  // #node=<id> (links from the coupling report): open that node once the graph is drawn.
+  let pendingNode = decodeURIComponent((location.hash.match(/^#node=(.+)$/) || [])[1] || "");
+
   const freeze = (frozen) => {
     tokens.setFrozen(frozen);
     const button = $("anim-pause");
@@ -191,6 +197,7 @@ function main() {
     seqs.length = 0;
     log.clear();
     tokens.clear();
+    script.reset();
     if (run) sequencer.reset(run.id, lastSeq);
   };
 
@@ -199,6 +206,7 @@ function main() {
     graph.stats = (counters && counters.nodes) || {};
     tokens.dirty = true;
     controls.setCounters(counters);
+    script.setProgress(counters && counters.script);
   };
 
   const setGraph = (g) => {
@@ -206,7 +214,12 @@ function main() {
     log.setNodes(g.nodes || []);
     publisher.setChannels(graph.channels());
     controls.refresh();
+    script.setScript(g.script);
     tokens.dirty = true;
+    if (pendingNode && graph.cy.getElementById(pendingNode).nonempty()) {
+      controls.showNode(pendingNode);
+      pendingNode = "";
+    }
   };
 
   // --- frames ---------------------------------------------------------------------------
@@ -316,6 +329,7 @@ function main() {
     dropSocket: (holdMs = 0) => socket.drop(holdMs),
     freeze,
     counters: () => state.counters,
+    edgeLabels: () => graph.data.edges.map((e) => e.label),
     node: (label) => graph.data.nodes.find((n) => n.label === label || n.id === label) || null,
     nodeStats: (label) => {
       const node = graph.data.nodes.find((n) => n.label === label || n.id === label);
