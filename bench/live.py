@@ -86,6 +86,39 @@ async def run_clients(ws_url: str, origin: str, clients: int, seconds: float, st
     return watchers, elapsed
 
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def dashboard_fps(base_url: str, slug: str, tokens: int = 500) -> dict | None:
+    """Frames per second of the dashboard in Debian's chromium with ``tokens`` in flight."""
+    from pathlib import Path
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path("/usr/bin/chromium").exists():
+        return None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(f"{base_url}/topologies/{slug}/")
+            page.wait_for_function("window.__eventviz && __eventviz.connected", timeout=30000)
+            page.evaluate(f"() => window.__eventviz.injectTokens({tokens}, 4500)")
+            page.wait_for_function(f"__eventviz.tokens.stats.inFlight >= {tokens}", timeout=30000)
+            return page.evaluate("() => window.__eventviz.measureFps(3000)")
+        finally:
+            browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=10)
@@ -110,6 +143,7 @@ def main() -> None:
         )
         run = services.running_run(topology)
         services.run_stop(run=run)
+        fps = dashboard_fps(stack.base_url, topology.slug)
 
     print(
         f"\n{args.clients} websocket clients, {args.seconds:.0f} s measured, "
@@ -131,6 +165,14 @@ def main() -> None:
         f"{slowest:,.0f} frames/s per client, {slowest * len(watchers):,.0f} in all — "
         "past the ~2-2.5K frames/s one Daphne process can send (DESIGN.md)."
     )
+    if fps is None:
+        print("\nDashboard frames/s: skipped (no Playwright or no /usr/bin/chromium).")
+    else:
+        print(
+            "\nDashboard in headless chromium (software rendering), 1440x900: "
+            f"{fps['fps']:.1f} frames/s with {fps['minTokens']}-{fps['maxTokens']} tokens in "
+            f"flight, worst frame {fps['worstFrameMs']:.0f} ms (target: at least 50 fps)."
+        )
 
 
 if __name__ == "__main__":

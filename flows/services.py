@@ -79,6 +79,37 @@ def run_stop(*, run: Run) -> Run:
     return run
 
 
+COUNTERS_EVERY_MS = 250
+
+
+def run_slice(*, run_id: int, seconds: float) -> bool:
+    """Drive a run for about ``seconds``; True when another slice should follow."""
+    run = Run.objects.select_related("topology").filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        client().hdel(driver.ACTIVE_RUNS, str(run_id))
+        return False
+    handle = driver.RunHandle(
+        run_id=run.pk, topology_id=run.topology_id, seed=run.seed, slug=run.topology.slug
+    )
+    return driver.drive(
+        client(),
+        handle,
+        load_config=selectors.topology_config,
+        sink=lambda h, hops: hops_publish(run_id=h.run_id, slug=h.slug, hops=hops),
+        seconds=seconds,
+        on_tick=_counters_publish,
+    )
+
+
+def _counters_publish(handle: driver.RunHandle, config: Any, now: int) -> None:
+    """A counters frame to the dashboards, at most every COUNTERS_EVERY_MS."""
+    if now - handle.counters_at < COUNTERS_EVERY_MS:
+        return
+    handle.counters_at = now
+    frame = {"type": "counters", **engine_counters(client(), handle.run_id, config)}
+    live.send(handle.slug, frame)
+
+
 def running_run(topology: Topology) -> Run | None:
     return Run.objects.filter(topology=topology, status=RunStatus.RUNNING).first()
 

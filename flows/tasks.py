@@ -10,17 +10,13 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutting_down
 
-from flows import live, selectors, services
+from flows import services
 from flows.engine import driver
-from flows.engine.config import TopologyConfig
-from flows.engine.engine import counters
-from flows.models import Run, RunStatus
 from flows.redis_state import client
 
 log = logging.getLogger(__name__)
 
 SLICE_SECONDS = 2.0
-COUNTERS_EVERY_MS = 250
 
 
 @shared_task(name="flows.ping")
@@ -29,35 +25,10 @@ def ping(value: str = "pong") -> str:
     return value
 
 
-def _sink(handle: driver.RunHandle, hops: list[dict[str, Any]]) -> None:
-    services.hops_publish(run_id=handle.run_id, slug=handle.slug, hops=hops)
-
-
-def _on_tick(handle: driver.RunHandle, config: TopologyConfig, now: int) -> None:
-    if now - handle.counters_at < COUNTERS_EVERY_MS:
-        return
-    handle.counters_at = now
-    live.send(handle.slug, {"type": "counters", **counters(client(), handle.run_id, config)})
-
-
 @shared_task(name="flows.drive_run", ignore_result=True)
 def drive_run(run_id: int) -> None:
     """Drive a run for one slice, then queue the next slice (any worker may take it)."""
-    run = Run.objects.select_related("topology").filter(pk=run_id).first()
-    if run is None or run.status != RunStatus.RUNNING:
-        client().hdel(driver.ACTIVE_RUNS, str(run_id))
-        return
-    again = driver.drive(
-        client(),
-        driver.RunHandle(
-            run_id=run.pk, topology_id=run.topology_id, seed=run.seed, slug=run.topology.slug
-        ),
-        load_config=selectors.topology_config,
-        sink=_sink,
-        seconds=SLICE_SECONDS,
-        on_tick=_on_tick,
-    )
-    if again:
+    if services.run_slice(run_id=run_id, seconds=SLICE_SECONDS):
         drive_run.delay(run_id)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from flows import selectors, tasks
+from flows import selectors, services
 from flows.engine import driver
 from flows.engine.engine import keyspace
 from flows.models import Run
@@ -19,12 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def drive(run: Run, seconds: float = 0.6) -> None:
-    handle = driver.RunHandle(
-        run_id=run.pk, topology_id=run.topology_id, seed=run.seed, slug=run.topology.slug
-    )
-    driver.drive(
-        client(), handle, load_config=selectors.topology_config, sink=tasks._sink, seconds=seconds
-    )
+    services.run_slice(run_id=run.pk, seconds=seconds)
 
 
 @pytest.fixture
@@ -106,10 +101,13 @@ def test_a_second_driver_leaves_while_the_lease_is_held(shop) -> None:
     run = Run.objects.get(topology=shop, status="running")
     client().set(keyspace(run.pk) + "lease", "another-worker", px=5000)
     handle = driver.RunHandle(run_id=run.pk, topology_id=shop.pk, seed=run.seed, slug="shop")
-    assert (
-        driver.drive(
-            client(), handle, load_config=selectors.topology_config, sink=tasks._sink, seconds=0.2
-        )
-        is False
+    stored: list[dict] = []
+    ticked = driver.drive(
+        client(),
+        handle,
+        load_config=selectors.topology_config,
+        sink=lambda h, hops: stored.extend(hops),
+        seconds=0.2,
     )
+    assert ticked is False and stored == []
     assert run.hops.count() == 0
