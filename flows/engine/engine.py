@@ -7,8 +7,9 @@ How a tick stays correct when workers die (kill -9) or several compete:
    MULTI/EXEC that WATCHes the lease: a phase happened entirely or not at all, and a
    worker that lost its lease cannot write.
 2. Hops are appended to a Redis stream in the same transaction as the state change they
-   describe; the driver persists them to the database and broadcasts them afterwards, so a
-   crash between the two loses nothing (the stream is replayed, inserts are idempotent).
+   describe; the driver then hands them to the dashboards and the database, and trims the
+   stream only after that, so a crash in between loses nothing (the stream is replayed,
+   inserts are idempotent, clients drop a seq they already have).
 3. Processing is simulated by due times (a consumer's busy set), never by sleeping, so a
    crashed worker holds no message: the next lease holder completes it on time.
 
@@ -323,12 +324,24 @@ class Engine:
         tx = Tx(now)
         for consumer in self.config.consumers.values():
             ids = self.r.zrangebyscore(self.k + f"busy:{consumer.id}", "-inf", now)
-            for d in self._load(ids):
+            deliveries = self._load(ids)
+            if not deliveries:
+                continue
+            seen = self.r.smismember(
+                self.k + f"seen:{consumer.id}", [d["msg"]["id"] for d in deliveries]
+            )
+            for d, again in zip(deliveries, seen, strict=True):
                 tx.zrem(self.k + f"busy:{consumer.id}", d["id"])
-                self._finish(tx, consumer, d)
+                self._finish(tx, consumer, d, seen_before=bool(again))
         self.commit(tx)
 
-    def _finish(self, tx: Tx, consumer: ConsumerCfg, d: Delivery) -> None:
+    def _finish(self, tx: Tx, consumer: ConsumerCfg, d: Delivery, *, seen_before: bool) -> None:
+        """Processing ended: success deletes the message, failure leaves it to be retried.
+
+        A message this consumer processed before (a replay, a redrive, a second copy)
+        is flagged ``duplicate``; for a consumer that is not idempotent its effect
+        happened twice, which the node's ``duplicates`` counter shows.
+        """
         body = d["body"] if d["body"] is not None else d["msg"].get("detail")
         attempt = d["receives"] or d["attempt"]
         node = consumer.node
@@ -347,6 +360,18 @@ class Engine:
                 tx.zrem(self.k + f"inflight:{queue_id}", d["id"])
                 self._release_group(tx, queue_id, d)
             self._drop(tx, d)
+            duplicate = {}
+            if seen_before:
+                duplicate = {
+                    "duplicate": True,
+                    "effect": "none: the consumer is idempotent"
+                    if consumer.idempotent
+                    else "applied twice: the consumer is not idempotent",
+                }
+                if not consumer.idempotent:
+                    tx.node_count(node, "duplicates")
+            msg_id = d["msg"]["id"]
+            tx.writes.append(lambda p: p.sadd(self.k + f"seen:{consumer.id}", msg_id))
             self.hop(
                 tx,
                 d["msg"],
@@ -357,6 +382,7 @@ class Engine:
                 attempt,
                 mirror=bool(d.get("mirror")),
                 latency_ms=tx.now - d.get("started", tx.now),
+                **duplicate,
             )
             tx.node_count(node, "processed")
             tx.count("processed")

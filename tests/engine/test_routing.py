@@ -244,3 +244,39 @@ def test_a_worker_that_lost_the_lease_cannot_write(sim_of) -> None:
     with pytest.raises(LeaseLost):
         stranger.commit(tx)
     assert sim.totals()["copies"] == 0
+
+
+REPLAYED = """
+slug: r
+name: R
+message_types: [{name: PaymentTaken}]
+channels:
+  - {name: bus, kind: bus, archive: {}}
+consumers:
+  - {name: ledger, latency_ms: {mean: 10, jitter: 0}, idempotent: true}
+  - {name: mailer, latency_ms: {mean: 10, jitter: 0}, idempotent: false}
+rules:
+  - name: payments
+    bus: bus
+    pattern: {detail-type: [PaymentTaken]}
+    targets: [{consumer: ledger}, {consumer: mailer}]
+"""
+
+
+def test_a_replayed_event_shows_who_is_idempotent(sim_of) -> None:
+    from flows import services
+
+    sim = sim_of(REPLAYED)
+    sim.publish("bus", {"detail-type": "PaymentTaken", "detail": {"amount": 5}})
+    sim.run_for(300, producers=False)
+    services.bus_replay(
+        topology=sim.topology, bus=sim.topology.channels.get(), start_ms=0, end_ms=sim.now
+    )
+    sim.run_for(300, producers=False)
+    again = {h.to_node: h.detail for h in sim.hops(stage="processed") if h.detail.get("duplicate")}
+    assert again[sim.node("consumer", "ledger")]["effect"].startswith("none")
+    assert again[sim.node("consumer", "mailer")]["effect"].startswith("applied twice")
+    nodes = sim.counters()["nodes"]
+    assert nodes[sim.node("consumer", "mailer")]["duplicates"] == 1
+    assert "duplicates" not in nodes[sim.node("consumer", "ledger")]
+    sim.assert_law()
