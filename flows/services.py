@@ -87,6 +87,7 @@ def run_slice(*, run_id: int, seconds: float) -> bool:
     run = Run.objects.select_related("topology").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         client().hdel(driver.ACTIVE_RUNS, str(run_id))
+        driver.expire_run(client(), run_id)
         return False
     handle = driver.RunHandle(
         run_id=run.pk, topology_id=run.topology_id, seed=run.seed, slug=run.topology.slug

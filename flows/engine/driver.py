@@ -140,4 +140,17 @@ def drive(
     finally:
         flush_hops(client, run, sink, limit=10_000)
         release(keys=[k + "lease"], args=[token])
+    if not keep_going:
+        expire_run(client, run.run_id)
     return keep_going
+
+
+STOPPED_RUN_TTL_S = 3600
+
+
+def expire_run(client: redis.Redis, run_id: int, seconds: int = STOPPED_RUN_TTL_S) -> None:
+    """A stopped run's live state goes after a while (its counters are kept in the database)."""
+    with client.pipeline(transaction=False) as pipe:
+        for key in client.scan_iter(match=keyspace(run_id) + "*", count=1000):
+            pipe.expire(key, seconds)
+        pipe.execute()

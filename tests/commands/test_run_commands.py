@@ -111,3 +111,18 @@ def test_a_second_driver_leaves_while_the_lease_is_held(shop) -> None:
     )
     assert ticked is False and stored == []
     assert run.hops.count() == 0
+
+
+def test_a_stopped_runs_live_state_expires_and_its_counters_stay(shop) -> None:
+    call_command("runstart", "shop")
+    run = Run.objects.get(topology=shop, status="running")
+    call_command(
+        "publish", "shop", "--channel", "orders", "--json", '{"detail-type": "PlaceOrder"}'
+    )
+    drive(run, seconds=0.3)
+    call_command("runstop", "shop")
+    drive(run, seconds=0.3)  # the next slice sees the stop and ends the run
+    keys = list(client().scan_iter(match=keyspace(run.pk) + "*"))
+    assert keys and all(0 < client().ttl(key) <= 3600 for key in keys)
+    run.refresh_from_db()
+    assert run.counters["totals"]["published"] == 1
