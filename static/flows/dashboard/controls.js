@@ -42,6 +42,8 @@ const STAT_HELP = {
   redelivered: "visible again after a failure or timeout",
   filtered: "copies a filter policy dropped",
   unmatched: "events no rule matched",
+  duplicates: "messages processed again by a consumer that is not idempotent: their effect happened twice",
+  mirror_processed: "mirrored copies this shadow consumer processed",
 };
 
 const TOTALS = ["published", "copies", "processed", "dead_lettered", "filtered", "unmatched", "in_flight", "lost"];
