@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
@@ -308,6 +309,22 @@ def hops_after(*, run_id: int, after_seq: int, limit: int) -> list[dict[str, Any
 # --- the rule editor's sandbox and what-if (admin) -----------------------------------------
 
 
+def bus_archived_events(*, bus: MessageChannel, limit: int) -> list[dict[str, Any]] | None:
+    """The newest events in the bus's archive (of its latest run), newest first.
+
+    None when the bus keeps no archive or its latest run's archive is gone (live state
+    of a stopped run expires after an hour).
+    """
+    if not bus.archive_enabled:
+        return None
+    run = Run.objects.filter(topology_id=bus.topology_id).order_by("-started_at").first()
+    if run is None:
+        return None
+    key = f"{driver.keyspace(run.pk)}archive:{bus.pk}"
+    raw = client().zrevrange(key, 0, limit - 1)
+    return [orjson.loads(item) for item in raw] if raw else None
+
+
 def bus_recent_events(*, bus: MessageChannel, limit: int) -> list[dict[str, Any]]:
     """The newest events published on a bus (their envelopes), newest first."""
     rows = (
@@ -362,7 +379,10 @@ def rule_whatif(
     if error is not None:
         return error
     assert new is not None
-    events = bus_recent_events(bus=bus, limit=limit)
+    events = bus_archived_events(bus=bus, limit=limit)
+    source = "archive"
+    if events is None:
+        events, source = bus_recent_events(bus=bus, limit=limit), "traffic"
     old = EventPattern(rule.event_pattern) if rule is not None and rule.enabled else None
     others = RuleIndex()
     for other in Rule.objects.filter(bus=bus, enabled=True).exclude(pk=rule.pk if rule else None):
@@ -387,6 +407,7 @@ def rule_whatif(
     ]
     return {
         "valid": True,
+        "source": source,
         "events": len(events),
         "matched_before": before,
         "matched_after": after,

@@ -69,8 +69,9 @@
       out.replaceChildren(el("p", "This bus has no recent events yet: start a run, then try again."));
       return;
     }
+    const where = data.source === "archive" ? "archived on this bus" : "published on this bus";
     const summary = el("p",
-      `Of the last ${data.events} events, the saved rule matches ${data.matched_before} and the ` +
+      `Of the last ${data.events} events ${where}, the saved rule matches ${data.matched_before} and the ` +
       `draft would match ${data.matched_after} (${data.gained.length} gained, ` +
       `${data.lost.length} lost). Events no rule matches: ${data.unmatched_before} now, ` +
       `${data.unmatched_after} with the draft.`);

@@ -273,3 +273,33 @@ def test_rule_page_has_the_sandbox_and_a_json_editor(admin_client: Client, rule:
     page = admin_client.get(change_url(rule)).content.decode()
     assert 'id="rule-sandbox"' in page and "jsoneditor.min.js" in page
     assert 'class="vLargeTextField json-editor"' in page
+
+
+def test_whatif_prefers_the_bus_archive(admin_client: Client, rule: Rule) -> None:
+    import orjson
+
+    from flows.engine.engine import keyspace
+    from flows.redis_state import client
+
+    bus = rule.bus
+    assert bus.archive_enabled  # the shop bus archives OrderPlaced
+    published_on(bus, [{"id": "from-traffic", "detail-type": "OrderPlaced", "detail": {}}])
+    run = Run.objects.create(topology=bus.topology, seed=2, status="stopped")
+    archived = {"id": "from-archive", "detail-type": "OrderPlaced", "detail": {"total": 999}}
+    key = f"{keyspace(run.pk)}archive:{bus.pk}"
+    client().delete(key)
+    client().zadd(key, {orjson.dumps(archived): 1})
+    try:
+        answer = post_json(
+            admin_client,
+            "/admin/flows/rule/whatif/",
+            {
+                "bus": bus.pk,
+                "rule": rule.pk,
+                "pattern": {"detail-type": ["OrderPlaced"]},
+            },
+        ).json()
+    finally:
+        client().delete(key)
+    assert answer["source"] == "archive" and answer["events"] == 1
+    assert (answer["matched_before"], answer["matched_after"]) == (1, 1)
