@@ -11,7 +11,8 @@ of objects (or of arrays) it sits in, the array id being the ``id()`` of the lis
 is the same whichever path found it. Two values can be used together by one rule only
 if their chains agree on every array they share (event-ruler's array consistency), so
 ``{"a": {"b": [1], "c": [2]}}`` does not match ``{"a": [{"b": 1}, {"b": 3, "c": 2}]}``.
-An array whose elements are scalars never enters a chain: only one path can see it.
+An array whose elements are scalars never enters a chain: only one path can see it; the
+same holds for an array of arrays with no object at any depth.
 
 :func:`resolve` reads one path; :class:`FieldSelector` reads a fixed set of paths into
 :class:`Fields`; :class:`LazyFields` reads paths on demand and remembers them (the rule
@@ -108,7 +109,13 @@ def _descend(
         if value is _ABSENT:
             continue
         if reached == last:
-            _leaf(value, chain, values, chains)
+            if type(value) in _SCALARS:
+                values.append(value)
+                chains.append(chain)
+            else:
+                _leaf(value, chain, values, chains)
+        elif type(value) is dict:
+            _descend(value, plan, reached, chain, values, chains)
         else:
             _inner(value, plan, reached, chain, values, chains)
 
@@ -134,6 +141,12 @@ def _leaf(value: Any, chain: Chain, values: list[Any], chains: list[Chain]) -> N
         values.append(value)
         chains.append(chain)
     elif t is list or t is tuple:
+        found: list[Any] = []
+        if _scalars_only(value, found):
+            # No object at any depth: no other path sees inside, so no chain entries.
+            values.extend(found)
+            chains.extend([chain] * len(found))
+            return
         array_id = id(value)
         for index, element in enumerate(value):
             te = type(element)
@@ -148,6 +161,23 @@ def _leaf(value: Any, chain: Chain, values: list[Any], chains: list[Chain]) -> N
     elif t is not dict and not isinstance(value, Mapping):
         values.append(value)
         chains.append(chain)
+
+
+def _scalars_only(array: list[Any] | tuple[Any, ...], out: list[Any]) -> bool:
+    """Append the leaves of an array of (arrays of) non-objects to ``out``; False as soon
+    as an object turns up at any depth (``out`` is then partly filled)."""
+    for element in array:
+        te = type(element)
+        if te in _SCALARS:
+            out.append(element)
+        elif te is list or te is tuple:
+            if not _scalars_only(element, out):
+                return False
+        elif te is dict or isinstance(element, Mapping):
+            return False
+        else:
+            out.append(element)
+    return True
 
 
 def flatten(event: Mapping[str, Any]) -> dict[str, tuple[list[Any], list[Chain]]]:
@@ -173,6 +203,11 @@ def flatten(event: Mapping[str, Any]) -> dict[str, tuple[list[Any], list[Chain]]
         elif t is dict or (t is not list and t is not tuple and isinstance(value, Mapping)):
             walk(value, path, chain)
         elif t is list or t is tuple:
+            leaves: list[Any] = []
+            if _scalars_only(value, leaves):
+                for leaf in leaves:
+                    add(path, leaf, chain)
+                return
             array_id = id(value)
             for index, element in enumerate(value):
                 if type(element) in _SCALARS:

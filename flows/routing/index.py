@@ -10,19 +10,21 @@ and CIDR ranges by a stabbing-query segment tree, wildcards by their literal pre
 suffix, and only the anything-but family (whose matches are "everything but") by trying
 each clause.
 
-Step order: a sub-rule with ``exists: false`` keeps event-ruler's order (by path), on
-which its meaning inside arrays depends; any other sub-rule matches the same in every
-order, so the index puts hash-lookup steps first, led by the condition fewest indexed
-rules share (see ``RuleIndex._order``). Rules that differ by one field are then told
-apart at the first step, whichever field it is.
+Step order: hash-lookup steps go first, led by the one with the lowest expected pass rate
+(its values over the different values the index's rules name on that path), so rules
+that differ by one field are told apart at the first step, whichever field it is. In a
+sub-rule with ``exists: false``, the steps under the top-level key of an absent field
+keep event-ruler's order (by path), on which its meaning inside arrays depends (see
+``RuleIndex._order``). Orders are re-checked as the value counts drift (amortized).
 
 Matching reads event paths lazily, only for the states it reaches, walks the tree from
 the root following the children each present value selects (and the ``exists: false``
-children of absent fields), and tracks array elements only if a value read sits in an
-array of objects. The cost grows with the event's fields and the states actually
-reached, not with the number of rules (wildcards with no literal start or end, like
-``*x*``, and anything-but clauses are tried one by one at their state). Adding and
-removing a rule touches only that rule's states.
+children of absent fields), and tracks array elements only once a value inside an array
+of objects leads to a state below which a step shares its top-level key. The cost grows
+with the event's fields and the states actually reached, not with the number of rules
+(wildcards with no literal start or end, like ``*x*``, and anything-but clauses are
+tried one by one at their state). Adding and removing a rule touches only that rule's
+states.
 
 Results equal ``EventPattern.matches`` for every rule, including array consistency
 (tests/routing/test_index.py checks that on random patterns and events).
@@ -83,10 +85,14 @@ _LINEAR_RANGES = 12
 # A state with more paths than this reads the whole event once, then looks up the
 # paths the event has, rather than looking for each of its paths in the event.
 _WIDE_STATE = 48
+# Rules re-ordered at most once per this many adds and removes, however few rules.
+_REBALANCE_MIN = 8
+# Matchers looked up by hashing the value: what _order's pass-rate estimate counts.
+_HASHED = frozenset({ExactString, ExactNumber, ExactLiteral, IpExact})
 
 
 class _State:
-    __slots__ = ("absent", "children", "edge", "parent", "rules", "trans")
+    __slots__ = ("absent", "below", "children", "edge", "parent", "rules", "trans")
 
     def __init__(self, parent: _State | None, edge: Step | None) -> None:
         self.parent = parent
@@ -95,6 +101,20 @@ class _State:
         self.trans: dict[str, _ValueIndex] = {}
         self.absent: dict[str, dict[_State, None]] = {}
         self.rules: dict[Hashable, int] = {}
+        # Top-level keys of the steps in this state's subtree (the steps leaving it and
+        # all further down), with how many placed sub-rule steps use each.
+        self.below: dict[str, int] = {}
+
+
+# path -> its top-level key (first segment); paths are few (those of rules)
+_HEADS: dict[str, str] = {}
+
+
+def _head(path: str) -> str:
+    head = _HEADS.get(path)
+    if head is None:
+        head = _HEADS[path] = path.split(".", 1)[0]
+    return head
 
 
 def _put(buckets: dict[Any, dict[Any, None]], key: Any, item: Any) -> None:
@@ -437,6 +457,26 @@ class _ValueIndex:
         if self.exists:
             out.extend(self.exists)
 
+    def lookup_all(self, values: list[Any], out: list[Any]) -> None:
+        """:meth:`lookup` for each of ``values``; numbers with the same double value
+        select the same states, so each is looked up once (long arrays of coordinates
+        repeat their zeros and their first point)."""
+        lookup = self.lookup
+        if len(values) < 4:
+            for value in values:
+                lookup(value, out)
+            return
+        done: set[float] = set()
+        for value in values:
+            t = type(value)
+            if t is float or t is int:
+                x = to_number(value)
+                if x is not None:
+                    if x in done:
+                        continue
+                    done.add(x)
+            lookup(value, out)
+
     def _lookup_string(self, value: str, out: list[Any]) -> None:
         if self.prefixes is not None:
             self.prefixes.lookup(value, out)
@@ -483,16 +523,19 @@ class RuleIndex:
     pattern. ``matching(event)`` returns the ids of every rule whose pattern matches.
     """
 
-    __slots__ = ("_path_conditions", "_root", "_rules", "_selector", "_step_counts")
+    __slots__ = ("_balanced", "_changes", "_path_values", "_root", "_rules", "_selector")
 
     def __init__(self) -> None:
         self._root = _State(None, None)
         self._rules: dict[Hashable, tuple[EventPattern, list[tuple[_State, SubRule]]]] = {}
         self._selector = FieldSelector()
-        # How many indexed sub-rules contain each exact (path, condition) step, and how
-        # many different conditions each path has: the statistics _order works from.
-        self._step_counts: dict[tuple[str, Hashable], int] = {}
-        self._path_conditions: dict[str, int] = {}
+        # For each path, the exact values (hash-lookup matchers) the indexed sub-rules
+        # name there, with how many steps name each: the statistics _order works from.
+        self._path_values: dict[str, dict[Matcher, int]] = {}
+        # Adds and removes since every rule's order was last checked (see _rebalance),
+        # and how many rules there were then.
+        self._changes = 0
+        self._balanced = 0
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -516,76 +559,158 @@ class RuleIndex:
         compiled = pattern if isinstance(pattern, EventPattern) else EventPattern(pattern)
         if rule_id in self._rules:
             self.remove(rule_id)
+        path_values = self._path_values
+        for sub in compiled.subrules:
+            for step in sub:
+                for matcher in step.matchers:
+                    if type(matcher) in _HASHED:
+                        values = path_values.get(step.path)
+                        if values is None:
+                            path_values[step.path] = {matcher: 1}
+                        else:
+                            values[matcher] = values.get(matcher, 0) + 1
         placed = []
         for sub in compiled.subrules:
             steps = self._order(sub)
-            state = self._root
-            for step in steps:
-                state = self._child(state, step)
-            state.rules[rule_id] = state.rules.get(rule_id, 0) + 1
-            placed.append((state, steps))
-        counts = self._step_counts
-        conditions = self._path_conditions
-        for _, steps in placed:
-            for step in steps:
-                key = (step.path, step.signature)
-                count = counts.get(key, 0)
-                counts[key] = count + 1
-                if not count:
-                    conditions[step.path] = conditions.get(step.path, 0) + 1
+            placed.append((self._attach(rule_id, steps), steps))
         for path in compiled.paths:
             self._selector.add(path)
         self._rules[rule_id] = (compiled, placed)
+        self._changed()
 
     def remove(self, rule_id: Hashable) -> None:
         """Forget a rule; KeyError if there is none by that id."""
         compiled, placed = self._rules.pop(rule_id)
-        counts = self._step_counts
-        conditions = self._path_conditions
         for state, steps in placed:
-            count = state.rules[rule_id] - 1
-            if count:
-                state.rules[rule_id] = count
-            else:
-                del state.rules[rule_id]
-            self._prune(state)
-            for step in steps:
-                key = (step.path, step.signature)
-                if counts[key] > 1:
-                    counts[key] -= 1
-                    continue
-                del counts[key]
-                if conditions[step.path] > 1:
-                    conditions[step.path] -= 1
-                else:
-                    del conditions[step.path]
+            self._detach(rule_id, state, steps)
+        path_values = self._path_values
+        for sub in compiled.subrules:
+            for step in sub:
+                for matcher in step.matchers:
+                    if type(matcher) in _HASHED:
+                        values = path_values[step.path]
+                        count = values[matcher] - 1
+                        if count:
+                            values[matcher] = count
+                        else:
+                            del values[matcher]
+                            if not values:
+                                del path_values[step.path]
         for path in compiled.paths:
             self._selector.remove(path)
+        self._changed()
 
     def discard(self, rule_id: Hashable) -> None:
         if rule_id in self._rules:
             self.remove(rule_id)
 
+    def _attach(self, rule_id: Hashable, steps: SubRule) -> _State:
+        heads = [_head(step.path) for step in steps]
+        state = self._root
+        for k, step in enumerate(steps):
+            below = state.below
+            for head in heads[k:]:
+                below[head] = below.get(head, 0) + 1
+            state = self._child(state, step)
+        state.rules[rule_id] = state.rules.get(rule_id, 0) + 1
+        return state
+
+    def _detach(self, rule_id: Hashable, state: _State, steps: SubRule) -> None:
+        count = state.rules[rule_id] - 1
+        if count:
+            state.rules[rule_id] = count
+        else:
+            del state.rules[rule_id]
+        heads = [_head(step.path) for step in steps]
+        above = state.parent
+        k = len(steps) - 1
+        while above is not None:
+            below = above.below
+            for head in heads[k:]:
+                left = below[head] - 1
+                if left:
+                    below[head] = left
+                else:
+                    del below[head]
+            above = above.parent
+            k -= 1
+        self._prune(state)
+
+    def _changed(self) -> None:
+        self._changes += 1
+        if self._changes > max(_REBALANCE_MIN, self._balanced):
+            self._rebalance()
+
+    def _rebalance(self) -> None:
+        """Re-place the sub-rules whose order the current statistics would change.
+
+        An order is decided with the value counts of its time, which drift as rules come
+        and go; checking every rule once the changes since the last check outnumber the
+        rules then indexed keeps each order close to current (the counts behind it have at
+        most about doubled) at an amortized constant cost per add or remove.
+        """
+        self._changes = 0
+        self._balanced = len(self._rules)
+        for rule_id, (compiled, placed) in self._rules.items():
+            for i, sub in enumerate(compiled.subrules):
+                state, steps = placed[i]
+                order = self._order(sub)
+                if order == steps:
+                    continue
+                # Attach first, so states the two orders share are not pruned and rebuilt.
+                placed[i] = (self._attach(rule_id, order), order)
+                self._detach(rule_id, state, steps)
+
     def _order(self, steps: SubRule) -> SubRule:
         """The order this index walks a sub-rule in.
 
-        Without ``exists: false`` any order gives the same result, so hash-lookup steps
-        go first, led by the one fewest indexed rules share, then by the path with the
-        most different conditions: an event then reaches few states whichever field
-        tells the rules apart.
+        Hash-lookup steps go first, led by the one the fewest events are expected to
+        pass: its number of values over the number of different values the index's rules
+        name on that path (a step listing 2 of a path's 8 values passes about a quarter of
+        events, one listing 1 of 1,000 sources about 0.1%). Other operators follow, by
+        selectivity. An event then reaches few states whichever field tells the rules
+        apart.
+
+        With ``exists: false`` in a sub-rule, an absence inside arrays of objects is
+        judged against the array elements earlier steps chose, so the steps under the
+        same top-level key as an ``exists: false`` step keep their path order (the
+        sub-rule's order, see patterns._order_steps). Steps under other top-level keys
+        can sit anywhere: values under different top-level keys of an event never share
+        an array, so their array chains are independent of those steps' memberships.
         """
-        if len(steps) < 2 or any(step.absent_ok for step in steps):
+        if len(steps) < 2:
             return steps
-        counts = self._step_counts
-        conditions = self._path_conditions
+        path_values = self._path_values
 
-        def key(step: Step) -> tuple[int, int, int, bytes]:
-            if step.selectivity:
-                return step.selectivity, 0, 0, path_sort_key(step.path)
-            shared = counts.get((step.path, step.signature), 0)
-            return 0, shared, -conditions.get(step.path, 0), path_sort_key(step.path)
+        def key(step: Step) -> tuple[int, float, bytes]:
+            if step.absent_ok or step.selectivity:
+                return step.selectivity or 3, 0.0, path_sort_key(step.path)
+            values = path_values.get(step.path)
+            wanted = len(step.matchers)
+            distinct = len(values) if values else 0
+            return 0, wanted / max(distinct, wanted, 1), path_sort_key(step.path)
 
-        return tuple(sorted(steps, key=key))
+        if not any(step.absent_ok for step in steps):
+            return tuple(sorted(steps, key=key))
+        heads = {step.path.split(".", 1)[0] for step in steps if step.absent_ok}
+        fixed = [step for step in steps if step.path.split(".", 1)[0] in heads]
+        free = sorted((step for step in steps if step.path.split(".", 1)[0] not in heads), key=key)
+        if not free:
+            return steps
+        # Merge, keeping the fixed steps in their order.
+        fixed_keys = [key(step) for step in fixed]
+        order: list[Step] = []
+        i = j = 0
+        while i < len(free) and j < len(fixed):
+            if key(free[i]) <= fixed_keys[j]:
+                order.append(free[i])
+                i += 1
+            else:
+                order.append(fixed[j])
+                j += 1
+        order.extend(free[i:])
+        order.extend(fixed[j:])
+        return tuple(order)
 
     @staticmethod
     def _child(state: _State, step: Step) -> _State:
@@ -625,17 +750,28 @@ class RuleIndex:
         """Ids of the rules whose pattern matches ``event`` (a dict or JSON text)."""
         fields = LazyFields(coerce_event(event), self._selector.plans)
         matched: set[Hashable] = set()
-        if not self._match_flat(fields, matched):
-            # A value inside an array of objects turned up: walk again, tracking elements.
-            matched.clear()
-            self._match_nested(fields, matched)
+        left = self._match_flat(fields, matched)
+        if left is not None:
+            # A value inside an array of objects turned up: go on tracking elements. Every
+            # value used so far sits in no such array, so the states reached so far are
+            # those the tracking walk reaches with no element committed to; it resumes
+            # from there (the state being expanded is expanded again).
+            stack, seen = left
+            self._match_nested(fields, matched, [(s, ()) for s in stack], {(s, ()) for s in seen})
         return matched
 
-    def _match_flat(self, fields: LazyFields, matched: set[Hashable]) -> bool:
-        """Walk assuming no array consistency to keep; False as soon as that is wrong."""
+    def _match_flat(
+        self, fields: LazyFields, matched: set[Hashable]
+    ) -> tuple[list[_State], set[_State]] | None:
+        """Walk without tracking array elements. Values inside arrays of objects are
+        used as if in no array while no step further down the states they lead to has
+        the same top-level key (only such a step could share one of their arrays). As
+        soon as one does, return the states still to expand and the ones expanded (None
+        when done)."""
         get = fields.get
         stack: list[_State] = [self._root]
         seen: set[_State] = set()
+        reached: list[_State] = []
         while stack:
             state = stack.pop()
             if state in seen:
@@ -644,34 +780,47 @@ class RuleIndex:
             if state.rules:
                 matched.update(state.rules)
             trans = state.trans
-            if len(trans) > _WIDE_STATE:
-                for index, found in _present(trans, fields):
-                    if fields.nested:
-                        return False
-                    for value in found[0]:
-                        index.lookup(value, stack)
-            elif trans:
-                for path, index in trans.items():
+            if trans:
+                if len(trans) > _WIDE_STATE:
+                    present: Any = _present_paths(trans, fields)
+                else:
+                    present = trans.items()
+                for path, index in present:
                     found = get(path)
                     if found is None:
                         continue
-                    if fields.nested:
-                        return False
-                    for value in found[0]:
-                        index.lookup(value, stack)
+                    if not any(found[1]):
+                        index.lookup_all(found[0], stack)
+                        continue
+                    # Values inside arrays of objects: their array elements can be
+                    # ignored only if no step further down shares the top-level key.
+                    index.lookup_all(found[0], reached)
+                    head = _head(path)
+                    for child in reached:
+                        if head in child.below:
+                            reached.clear()
+                            seen.discard(state)
+                            stack.append(state)
+                            return stack, seen
+                    stack.extend(reached)
+                    reached.clear()
             if state.absent:
+                # With the elements committed to so far unknown to every step from here
+                # (see above), an absence is judged as with none committed to.
                 for path, children in state.absent.items():
                     if get(path) is None:
                         stack.extend(children)
-                    elif fields.nested:
-                        return False
-        return True
+        return None
 
-    def _match_nested(self, fields: LazyFields, matched: set[Hashable]) -> None:
+    def _match_nested(
+        self,
+        fields: LazyFields,
+        matched: set[Hashable],
+        stack: list[tuple[_State, Chain]],
+        seen: set[tuple[_State, Chain]],
+    ) -> None:
         # Each reached state carries the array elements it committed to (its membership).
         get = fields.get
-        stack: list[tuple[_State, Chain]] = [(self._root, ())]
-        seen: set[tuple[_State, Chain]] = set()
         reached: list[_State] = []
         while stack:
             item = stack.pop()
@@ -695,6 +844,20 @@ class RuleIndex:
                 found = get(path)
                 if found is None or not any(chains_consistent(c, membership) for c in found[1]):
                     stack.extend((child, membership) for child in children)
+
+
+def _present_paths(
+    trans: dict[str, _ValueIndex], fields: LazyFields
+) -> Iterator[tuple[str, _ValueIndex]]:
+    """The transitions of a wide state whose path may have values in the event."""
+    everything = fields.everything()
+    if len(everything) < len(trans):
+        for path in everything:
+            index = trans.get(path)
+            if index is not None:
+                yield path, index
+        return
+    yield from trans.items()
 
 
 def _present(

@@ -130,8 +130,8 @@ def test_removing_every_rule_leaves_an_empty_machine():
     for i in range(200):
         idx.remove(i)
     root = idx._root
-    assert (root.children, root.trans, root.absent, root.rules) == ({}, {}, {}, {})
-    assert (dict(idx._selector.plans), idx._step_counts) == ({}, {})
+    assert (root.children, root.trans, root.absent, root.rules, root.below) == ({}, {}, {}, {}, {})
+    assert (dict(idx._selector.plans), idx._path_values) == ({}, {})
 
 
 # --- agreement with EventPattern ----------------------------------------------------------
@@ -450,3 +450,195 @@ def test_the_field_that_tells_rules_apart_is_looked_up_first(monkeypatch):
     monkeypatch.setattr(index_module._ValueIndex, "lookup", counting)
     assert idx.matching({"source": "svc.15", "detail-type": "T1"}) == {15}
     assert calls <= 4
+
+
+# --- step order: expected pass rates, exists: false, re-ordering as rules change ---------
+
+_TYPES = ["Order Placed", "Inventory Low", "Order Shipped", "Refund", "A", "B", "C", "D"]
+
+
+def _root_paths(idx: RuleIndex) -> set[str]:
+    return {path for path, _ in idx._root.children}
+
+
+def _bus_rule(rng: random.Random, i: int) -> dict[str, Any]:
+    # A rare list of common detail-types, with a source only ten rules share.
+    rule: dict[str, Any] = {
+        "source": [f"svc.{i % 150}"],
+        "detail-type": rng.sample(_TYPES, rng.randint(1, 3)),
+    }
+    if rng.random() < 0.3:
+        rule["detail"] = {"state": rng.sample(["new", "paid", "sent"], rng.randint(1, 2))}
+    if rng.random() < 0.2:
+        rule.setdefault("detail", {})["items"] = {"sku": [f"k{rng.randrange(4)}"]}
+    if rng.random() < 0.2:
+        rule.setdefault("detail", {})["coupon"] = [{"exists": False}]
+    return rule
+
+
+def _bus_event(rng: random.Random) -> dict[str, Any]:
+    detail: dict[str, Any] = {"state": rng.choice(["new", "paid", "sent"])}
+    if rng.random() < 0.5:
+        detail["items"] = [
+            {"sku": f"k{rng.randrange(4)}", **({"coupon": "x"} if rng.random() < 0.5 else {})}
+            for _ in range(rng.randint(1, 3))
+        ]
+    if rng.random() < 0.3:
+        detail["coupon"] = "y"
+    return {
+        "source": f"svc.{rng.randrange(160)}",
+        "detail-type": rng.choice(_TYPES),
+        "detail": detail,
+    }
+
+
+def test_rare_lists_of_common_values_do_not_lead_and_results_stay_exact():
+    # Each detail-type list is rare as a list but passes many events; the source names
+    # one of 150 values. Through adds, removes, re-adds and re-orderings, every rule's
+    # walk starts with source and the results equal EventPattern's.
+    rng = random.Random(11)
+    idx = RuleIndex()
+    patterns: dict[int, EventPattern] = {}
+    events = [_bus_event(rng) for _ in range(150)]
+    next_id = 0
+    for round_number in range(6):
+        for _ in range(250):
+            patterns[next_id] = EventPattern(_bus_rule(rng, next_id))
+            idx.add(next_id, patterns[next_id])
+            next_id += 1
+        for rule_id in rng.sample(sorted(patterns), 120):
+            idx.remove(rule_id)
+            del patterns[rule_id]
+        for rule_id in rng.sample(sorted(patterns), 40):
+            del patterns[rule_id]  # re-adding an id moves it last
+            patterns[rule_id] = EventPattern(_bus_rule(rng, rule_id))
+            idx.add(rule_id, patterns[rule_id])
+        assert list(idx) == list(patterns)
+        if round_number in (0, 5):
+            for event in events:
+                assert idx.matching(event) == _expected(patterns, event), event
+    assert _root_paths(idx) == {"source"}
+    for rule_id in list(patterns):
+        idx.remove(rule_id)
+    assert (idx._root.children, idx._path_values) == ({}, {})
+
+
+def test_an_order_decided_early_is_revised_as_values_accumulate():
+    # The first rules see one source and many detail-types, so they start on source's
+    # rival; once sources outnumber detail-types, the re-ordering moves them.
+    idx = RuleIndex()
+    idx.add("early", {"source": ["svc.0"], "detail-type": ["A"]})
+    for i in range(1, 4):
+        idx.add(f"t{i}", {"detail-type": [f"T{i}"]})
+    assert _root_paths(idx) == {"detail-type"}
+    for i in range(1, 400):
+        idx.add(i, {"source": [f"svc.{i}"], "detail-type": ["A"]})
+    assert ("source", EventPattern({"source": ["svc.0"]}).subrules[0][0].signature) in (
+        idx._root.children
+    )
+    assert idx.matching({"source": "svc.0", "detail-type": "A"}) == {"early"}
+    assert idx.matching({"source": "svc.7", "detail-type": "A"}) == {7}
+
+
+def test_exists_false_keeps_path_order_only_under_its_own_top_level_key():
+    # detail.coupon (exists: false) must be judged after detail.items.sku chose an array
+    # element; source, under another top-level key, can go first.
+    patterns = {
+        i: EventPattern(
+            {
+                "source": [f"svc.{i}"],
+                "detail": {"items": {"sku": ["a"], "coupon": [{"exists": False}]}},
+            }
+        )
+        for i in range(50)
+    }
+    idx = RuleIndex()
+    for rule_id, pattern in patterns.items():
+        idx.add(rule_id, pattern)
+    assert _root_paths(idx) == {"source"}
+    ((_state, steps),) = idx._rules[3][1]
+    assert [step.path for step in steps] == ["source", "detail.items.coupon", "detail.items.sku"]
+    events = [
+        {"source": "svc.3", "detail": {"items": [{"sku": "a"}]}},
+        {"source": "svc.3", "detail": {"items": [{"sku": "a", "coupon": "c"}]}},
+        {"source": "svc.3", "detail": {"items": [{"sku": "a", "coupon": "c"}, {"sku": "b"}]}},
+        {"source": "svc.3", "detail": {"items": [{"sku": "b", "coupon": "c"}, {"sku": "a"}]}},
+        {"source": "svc.3", "detail": {"items": [{"coupon": "c"}, {"sku": "a"}]}},
+        {"source": ["svc.3", "svc.4"], "detail": {"items": [{"sku": "a"}, {"sku": "a"}]}},
+    ]
+    for event in events:
+        assert idx.matching(event) == _expected(patterns, event), event
+    assert idx.matching(events[0]) == {3}
+    assert idx.matching(events[1]) == set()
+
+
+def test_exists_false_rules_with_arrays_of_objects_agree_with_patterns_at_random():
+    rng = random.Random(5)
+    patterns = {i: EventPattern(_bus_rule(rng, i)) for i in range(400)}
+    idx = RuleIndex()
+    for rule_id, pattern in patterns.items():
+        idx.add(rule_id, pattern)
+    for _ in range(300):
+        event = _bus_event(rng)
+        assert idx.matching(event) == _expected(patterns, event), event
+
+
+def test_arrays_of_arrays_of_numbers_need_no_element_tracking():
+    # Like GeoJSON coordinates: no other path can see inside, so no array chain.
+    from flows.routing.fields import LazyFields, plan_path, resolve
+
+    event = {"geometry": {"coordinates": [[[1.5, 2.5, 0.0], [3.5, 4.5, 0.0]]]}}
+    found = resolve(event, plan_path("geometry.coordinates"))
+    assert found == ([1.5, 2.5, 0.0, 3.5, 4.5, 0.0], [()] * 6)
+    fields = LazyFields(event, {"geometry.coordinates": plan_path("geometry.coordinates")})
+    fields.get("geometry.coordinates")
+    assert not fields.nested
+    # With an object inside, elements are tracked as before.
+    mixed = {"a": [[1, {"b": 2}], [3]]}
+    values, chains = resolve(mixed, plan_path("a"))
+    assert values == [1, 3] and all(chains)
+    patterns = {
+        0: EventPattern({"geometry": {"coordinates": [{"numeric": [">", 3, "<", 4]}]}}),
+        1: EventPattern({"a": [3], "a.b": [2]}),
+        2: EventPattern({"a": [1], "a.b": [2]}),
+    }
+    idx = RuleIndex()
+    for rule_id, pattern in patterns.items():
+        idx.add(rule_id, pattern)
+    for item in (event, mixed):
+        assert idx.matching(item) == _expected(patterns, item)
+    assert idx.matching(mixed) == {2}
+
+
+def test_values_in_arrays_of_objects_need_tracking_only_when_a_later_step_shares_the_key(
+    monkeypatch,
+):
+    walks = 0
+    original = RuleIndex._match_nested
+
+    def counting(self: Any, *args: Any) -> None:
+        nonlocal walks
+        walks += 1
+        original(self, *args)
+
+    monkeypatch.setattr(RuleIndex, "_match_nested", counting)
+    patterns = {
+        "sku": EventPattern({"source": ["s"], "detail": {"items": {"sku": ["a"]}}}),
+        "pair": EventPattern({"source": ["t"], "detail": {"items": {"sku": ["a"], "qty": [2]}}}),
+        "none": EventPattern(
+            {"source": ["t"], "detail": {"items": {"coupon": [{"exists": False}]}}}
+        ),
+    }
+    idx = RuleIndex()
+    for rule_id, pattern in patterns.items():
+        idx.add(rule_id, pattern)
+    items = [{"sku": "a", "qty": 1, "coupon": "c"}, {"sku": "b", "qty": 2}]
+    event = {"source": "s", "detail": {"items": items}}
+    assert idx.matching(event) == {"sku"} == _expected(patterns, event)
+    assert walks == 0  # one step under detail per rule: elements cannot conflict
+    for source in ("t", ["s", "t"]):
+        event = {"source": source, "detail": {"items": items}}
+        assert idx.matching(event) == _expected(patterns, event)
+    assert walks == 2
+    event = {"source": "t", "detail": {"items": [{"sku": "a", "qty": 2}]}}
+    assert idx.matching(event) == {"pair", "none"} == _expected(patterns, event)
