@@ -86,22 +86,14 @@ async def run_clients(ws_url: str, origin: str, clients: int, seconds: float, st
     return watchers, elapsed
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 def dashboard_fps(base_url: str, slug: str, tokens: int = 500) -> dict | None:
     """Frames per second of the dashboard in Debian's chromium with ``tokens`` in flight."""
     from pathlib import Path
 
     try:
         from playwright.sync_api import sync_playwright
+
+        from tests.e2e.conftest import CHROMIUM_ARGS
     except ImportError:
         return None
     if not Path("/usr/bin/chromium").exists():

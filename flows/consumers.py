@@ -28,8 +28,8 @@ class FrameError(ValueError):
 
 @database_sync_to_async
 def _load_snapshot(slug: str, user: Any) -> dict[str, Any] | None:
-    topology = Topology.objects.filter(slug=slug).first()
-    if topology is None or (not topology.is_public and not getattr(user, "is_staff", False)):
+    topology = selectors.visible_topology(slug, user)
+    if topology is None:
         return None
     run = Run.objects.filter(topology=topology).order_by("-started_at").first()
     return {

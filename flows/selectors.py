@@ -36,6 +36,14 @@ from flows.redis_state import client
 from flows.routing import EventPattern, FilterPolicy, InputTransformer, InvalidPattern, RuleIndex
 
 
+def visible_topology(slug: str, user: Any) -> Topology | None:
+    """The topology, if this user may see it: public ones for everyone, all for staff."""
+    topology = Topology.objects.filter(slug=slug).first()
+    if topology is None or (not topology.is_public and not getattr(user, "is_staff", False)):
+        return None
+    return topology
+
+
 def topology_list() -> QuerySet[Topology]:
     last_run = Run.objects.filter(topology=OuterRef("pk")).order_by("-started_at")
     return Topology.objects.annotate(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -19,9 +19,7 @@ def topology_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def topology_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    topology = get_object_or_404(Topology, slug=slug)
-    if not topology.is_public and not request.user.is_staff:
-        raise Http404("No such topology")
+    topology = _visible_or_404(request, slug)
     context = {"topology": topology, **selectors.topology_parts(topology)}
     # The dashboard's publish editor prefills a message from its type's schema.
     context["publish_types"] = [
@@ -34,9 +32,7 @@ def topology_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def coupling_report(request: HttpRequest, slug: str) -> HttpResponse:
     """Five kinds of coupling for every producer -> consumer path, computed per request."""
-    topology = get_object_or_404(Topology, slug=slug)
-    if not topology.is_public and not request.user.is_staff:
-        raise Http404("No such topology")
+    topology = _visible_or_404(request, slug)
     context = {"topology": topology, **coupling.coupling_report(topology)}
     return render(request, "flows/coupling.html", context)
 
@@ -46,3 +42,10 @@ def coupling_report(request: HttpRequest, slug: str) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     report = health.health()
     return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+def _visible_or_404(request: HttpRequest, slug: str) -> Topology:
+    topology = selectors.visible_topology(slug, request.user)
+    if topology is None:
+        raise Http404("No such topology")
+    return topology
