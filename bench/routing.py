@@ -541,6 +541,11 @@ def run_buses(args: argparse.Namespace) -> list[dict[str, Any]]:
             sample = sample_for_budget(fn, bus.events, budget, minimum)
             row[f"{key}_n"] = len(sample)
             plans.append(Plan(row, key, fn, sample, repeats))
+            if key == "moto":
+                # The speed-up over moto compares both on the very same events: a few
+                # dozen events differ in how many rules they touch, so the index's rate
+                # over 3,000 events is not the right denominator.
+                plans.append(Plan(row, "index_on_moto", bus.match_index, sample, args.repeats))
     log(f"[buses] timing {len(plans)} matcher/bus pairs, round-robin")
     run_plans(plans)
     gc.unfreeze()
@@ -862,7 +867,7 @@ def report(args: argparse.Namespace, buses: list[dict[str, Any]], city: Any) -> 
                 moto_cells = [
                     f"{rate(r, 'moto')} ({r['moto_n']:,} events, {r['moto_rules']:,} rules)",
                     f"{rate(r, 'moto_core')} ({r['moto_core_n']:,} events)",
-                    fmt_x(r["moto"] / r["index"]),
+                    fmt_x(r["moto"] / r["index_on_moto"]),
                 ]
             say(
                 f"| {r['size']:,} | {rate(r, 'index')} ({r['index_n']:,} events) | "
@@ -875,7 +880,8 @@ def report(args: argparse.Namespace, buses: list[dict[str, Any]], city: Any) -> 
             f"Each bus has a random stream of {buses[0]['events']:,} events; every matcher is "
             "timed on the first N of them (N in brackets, sized to a time budget: small for "
             "the slow linear scans and moto at 1,000 and 10,000 rules), and events per second "
-            "are extrapolated from that sample's per-event cost."
+            "are extrapolated from that sample's per-event cost. The speed-up over moto is "
+            "RuleIndex and moto timed on the same N events."
         )
         say("")
         if "moto" in buses[0]:
@@ -961,11 +967,12 @@ def report(args: argparse.Namespace, buses: list[dict[str, Any]], city: Any) -> 
         by_size = {r["size"]: r for r in buses}
         if "moto" in by_size.get(1_000, {}):
             r = by_size[1_000]
-            ratio = r["moto"] / r["index"]
+            ratio = r["moto"] / r["index_on_moto"]
             say(
                 f"| RuleIndex ≥ {TARGET_VS_MOTO:,}x moto at 1,000 rules | {fmt_x(ratio)}"
-                f"{busy_mark(r, 'moto', 'index')} "
-                f"(vs moto flattened once per event: {fmt_x(r['moto_core'] / r['index'])}) | "
+                f"{busy_mark(r, 'moto', 'index_on_moto')} "
+                f"(both on the same {r['moto_n']:,} events; vs moto flattened once per event: "
+                f"{fmt_x(r['moto_core'] / r['index'])}) | "
                 f"{'yes' if ratio >= TARGET_VS_MOTO else 'NO'} |"
             )
         if 10 in by_size and 10_000 in by_size:
