@@ -144,7 +144,7 @@ def accounting_errors(counters: dict[str, Any]) -> list[str]:
 # --- messages ------------------------------------------------------------------------------
 
 
-def envelope_build(*, topology: Topology, channel: MessageChannel, data: dict[str, Any]) -> dict:
+def envelope_build(*, topology: Topology, data: dict[str, Any]) -> dict[str, Any]:
     """A full envelope (DESIGN.md) from what a person typed: a detail, or a whole envelope."""
     if not isinstance(data, dict):
         raise ServiceError("a message is a JSON object")
@@ -195,7 +195,7 @@ def message_publish(*, topology: Topology, channel_name: str, data: dict[str, An
     run = running_run(topology)
     if run is None:
         raise ServiceError(f"{topology.slug} has no running run; start one first (runstart)")
-    envelope = envelope_build(topology=topology, channel=channel, data=data)
+    envelope = envelope_build(topology=topology, data=data)
     command = {"op": "publish", "channel": channel.pk, "envelope": envelope}
     client().rpush(keyspace(run.pk) + "inbox", orjson.dumps(command))
     return envelope["id"]
