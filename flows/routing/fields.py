@@ -38,9 +38,6 @@ __all__ = [
 ]
 
 Chain = tuple[tuple[int, int], ...]
-# For each depth, the event keys that may continue the path there and the depth each
-# reaches: the next segment alone, or it joined by dots with the following ones.
-PathPlan = tuple[tuple[tuple[str, int], ...], ...]
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _ABSENT: Any = object()
@@ -81,23 +78,83 @@ def merge_chains(membership: Chain, chain: Chain) -> Chain:
     return tuple(sorted(set(membership).union(chain)))
 
 
+class PathPlan:
+    """How to read one path.
+
+    ``levels[i]`` lists, for depth ``i``, the event keys that may continue the path
+    there and the depth each reaches: the next segment alone, or it joined by dots with
+    the following ones (``{"a.b": 1}`` has a value for ``a.b`` too). ``plain`` is the
+    common case made quick: per depth, the segment and the joined keys whose presence
+    sends the read down the general way.
+    """
+
+    __slots__ = ("levels", "plain")
+
+    def __init__(self, path: str) -> None:
+        segments = path.split(".")
+        n = len(segments)
+        self.levels = tuple(
+            tuple((".".join(segments[i:j]), j) for j in range(i + 1, n + 1)) for i in range(n)
+        )
+        self.plain = tuple(
+            (segment, tuple(key for key, _ in level[1:]))
+            for segment, level in zip(segments, self.levels, strict=True)
+        )
+
+    def __repr__(self) -> str:
+        return f"PathPlan({'.'.join(segment for segment, _ in self.plain)!r})"
+
+
 def plan_path(path: str) -> PathPlan:
-    segments = path.split(".")
-    n = len(segments)
-    return tuple(tuple((".".join(segments[i:j]), j) for j in range(i + 1, n + 1)) for i in range(n))
+    return PathPlan(path)
 
 
 def resolve(event: Mapping[str, Any], plan: PathPlan) -> tuple[list[Any], list[Chain]] | None:
     """The values at one path of ``event`` and their chains, or None if it has none."""
     values: list[Any] = []
     chains: list[Chain] = []
-    _descend(event, plan, 0, (), values, chains)
+    _read(event, plan, values, chains)
     return (values, chains) if values else None
+
+
+def _read(event: Any, plan: PathPlan, values: list[Any], chains: list[Chain]) -> None:
+    """Append the values at ``plan``'s path in ``event`` and their chains.
+
+    Most paths run through plain objects: each segment a key of a dict, no key of those
+    dicts holding a dot that could join segments. That case is one ``get`` per segment;
+    anything else (an array on the way, a joined key present) takes :func:`_descend`.
+    """
+    node = event
+    for segment, joins in plan.plain:
+        if type(node) is not dict:
+            break
+        if joins:
+            for key in joins:
+                if key in node:
+                    break
+            else:
+                joins = ()
+            if joins:
+                break
+        node = node.get(segment, _ABSENT)
+        if node is _ABSENT:
+            return
+    else:
+        if type(node) in _SCALARS:
+            values.append(node)
+            chains.append(())
+        else:
+            _leaf(node, (), values, chains)
+        return
+    _descend(event, plan.levels, 0, (), values, chains)
+
+
+Levels = tuple[tuple[tuple[str, int], ...], ...]
 
 
 def _descend(
     obj: Mapping[str, Any],
-    plan: PathPlan,
+    plan: Levels,
     depth: int,
     chain: Chain,
     values: list[Any],
@@ -121,7 +178,7 @@ def _descend(
 
 
 def _inner(
-    value: Any, plan: PathPlan, depth: int, chain: Chain, values: list[Any], chains: list[Chain]
+    value: Any, plan: Levels, depth: int, chain: Chain, values: list[Any], chains: list[Chain]
 ) -> None:
     t = type(value)
     if t is dict:
@@ -257,7 +314,7 @@ class FieldSelector:
         for path, plan in self._plans.items():
             found: list[Any] = []
             found_chains: list[Chain] = []
-            _descend(event, plan, 0, (), found, found_chains)
+            _read(event, plan, found, found_chains)
             if found:
                 values[path] = found
                 chains[path] = found_chains
@@ -288,7 +345,7 @@ class LazyFields:
             return cache[path]
         values: list[Any] = []
         chains: list[Chain] = []
-        _descend(self._event, self._plans[path], 0, (), values, chains)
+        _read(self._event, self._plans[path], values, chains)
         if not values:
             cache[path] = None
             return None

@@ -298,6 +298,7 @@ class _ValueIndex:
         "folded_suffixes",
         "ips",
         "literals",
+        "lookup",
         "negatives",
         "numbers",
         "prefixes",
@@ -327,8 +328,30 @@ class _ValueIndex:
         self.cidrs: dict[int, _RangeIndex] | None = None
         self.size = 0
         self.string_ops = 0
+        self.lookup = self._lookup_exact
+
+    def _pick_lookup(self) -> None:
+        """Set :attr:`lookup` for what the index now holds: most hold only exact strings,
+        which one dict lookup answers."""
+        general = (
+            self.numbers
+            or self.literals
+            or (self.ranges is not None and self.ranges.entries)
+            or self.negatives
+            or self.exists
+            or self.string_ops
+        )
+        self.lookup = self._lookup_any if general else self._lookup_exact
 
     def add(self, matcher: Matcher, state: _State) -> None:
+        self._add(matcher, state)
+        self._pick_lookup()
+
+    def remove(self, matcher: Matcher, state: _State) -> None:
+        self._remove(matcher, state)
+        self._pick_lookup()
+
+    def _add(self, matcher: Matcher, state: _State) -> None:
         self.size += 1
         kind = type(matcher)
         if kind is ExactString:
@@ -390,7 +413,7 @@ class _ValueIndex:
                 setattr(self, name, affixes)
             affixes.add(matcher.value, state)  # type: ignore[attr-defined]
 
-    def remove(self, matcher: Matcher, state: _State) -> None:
+    def _remove(self, matcher: Matcher, state: _State) -> None:
         # Emptied structures stay allocated: the state is usually pruned with its index.
         self.size -= 1
         kind = type(matcher)
@@ -427,7 +450,12 @@ class _ValueIndex:
                 affixes = getattr(self, _AFFIX_SLOTS[kind])
                 affixes.remove(matcher.value, state)  # type: ignore[attr-defined]
 
-    def lookup(self, value: Any, out: list[Any]) -> None:
+    def _lookup_exact(self, value: Any, out: list[Any]) -> None:
+        bucket = self.strings.get(value)
+        if bucket:
+            out.extend(bucket)
+
+    def _lookup_any(self, value: Any, out: list[Any]) -> None:
         """Append to ``out`` every child state ``value`` leads to (maybe repeated)."""
         t = type(value)
         if t is str:
@@ -789,12 +817,17 @@ class RuleIndex:
                     found = get(path)
                     if found is None:
                         continue
-                    if not any(found[1]):
-                        index.lookup_all(found[0], stack)
+                    values, chains = found
+                    if len(values) == 1:
+                        if not chains[0]:
+                            index.lookup(values[0], stack)
+                            continue
+                    elif not any(chains):
+                        index.lookup_all(values, stack)
                         continue
                     # Values inside arrays of objects: their array elements can be
                     # ignored only if no step further down shares the top-level key.
-                    index.lookup_all(found[0], reached)
+                    index.lookup_all(values, reached)
                     head = _head(path)
                     for child in reached:
                         if head in child.below:
