@@ -21,13 +21,14 @@ index asks only for the paths of the states it reaches).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "Chain",
     "FieldSelector",
     "Fields",
+    "Found",
     "LazyFields",
     "PathPlan",
     "chains_consistent",
@@ -46,7 +47,7 @@ _ABSENT: Any = object()
 class Fields:
     """Leaf values by path, plus their array chains.
 
-    ``values[path]`` lists the leaf values at ``path`` (paths without values are left
+    ``values[path]`` lists (read-only) the leaf values at ``path`` (paths without values are left
     out); when ``chains`` is not None, ``chains[path][i]`` is the chain of
     ``values[path][i]``. ``chains`` is None when no value sits inside an array of
     objects, i.e. array consistency cannot matter.
@@ -54,7 +55,9 @@ class Fields:
 
     __slots__ = ("chains", "values")
 
-    def __init__(self, values: dict[str, list[Any]], chains: dict[str, list[Chain]] | None) -> None:
+    def __init__(
+        self, values: dict[str, Sequence[Any]], chains: dict[str, Sequence[Chain]] | None
+    ) -> None:
         self.values = values
         self.chains = chains
 
@@ -109,23 +112,19 @@ def plan_path(path: str) -> PathPlan:
     return PathPlan(path)
 
 
-def resolve(event: Mapping[str, Any], plan: PathPlan) -> tuple[list[Any], list[Chain]] | None:
-    """The values at one path of ``event`` and their chains, or None if it has none."""
-    values: list[Any] = []
-    chains: list[Chain] = []
-    _read(event, plan, values, chains)
-    return (values, chains) if values else None
+Found = tuple[Sequence[Any], Sequence[Chain]]
+# The chains of a single value in no array.
+_NO_ARRAY: tuple[Chain] = ((),)
 
 
-def _read(event: Any, plan: PathPlan, values: list[Any], chains: list[Chain]) -> None:
-    """Append the values at ``plan``'s path in ``event`` and their chains.
-
-    Most paths run through plain objects: each segment a key of a dict, no key of those
-    dicts holding a dot that could join segments. That case is one ``get`` per segment;
-    anything else (an array on the way, a joined key present) takes :func:`_descend`.
-    """
-    node = event
+def resolve(event: Mapping[str, Any], plan: PathPlan) -> Found | None:
+    """The values at one path of ``event`` and their chains, or None if it has none.
+    Treat both as read-only: a lone value in no array comes in shared tuples."""
+    node: Any = event
     for segment, joins in plan.plain:
+        # Most paths run through plain objects: each segment a key of a dict, no key of
+        # those dicts holding a dot that could join segments. Anything else (an array on
+        # the way, a joined key present) takes the general way below.
         if type(node) is not dict:
             break
         if joins:
@@ -138,15 +137,18 @@ def _read(event: Any, plan: PathPlan, values: list[Any], chains: list[Chain]) ->
                 break
         node = node.get(segment, _ABSENT)
         if node is _ABSENT:
-            return
+            return None
     else:
         if type(node) in _SCALARS:
-            values.append(node)
-            chains.append(())
-        else:
-            _leaf(node, (), values, chains)
-        return
+            return (node,), _NO_ARRAY
+        values: list[Any] = []
+        chains: list[Chain] = []
+        _leaf(node, (), values, chains)
+        return (values, chains) if values else None
+    values = []
+    chains = []
     _descend(event, plan.levels, 0, (), values, chains)
+    return (values, chains) if values else None
 
 
 Levels = tuple[tuple[tuple[str, int], ...], ...]
@@ -237,7 +239,7 @@ def _scalars_only(array: list[Any] | tuple[Any, ...], out: list[Any]) -> bool:
     return True
 
 
-def flatten(event: Mapping[str, Any]) -> dict[str, tuple[list[Any], list[Chain]]]:
+def flatten(event: Mapping[str, Any]) -> dict[str, Found]:
     """Every leaf of ``event``, by path (same values and chains as :func:`resolve`)."""
     found: dict[str, tuple[list[Any], list[Chain]]] = {}
 
@@ -308,17 +310,14 @@ class FieldSelector:
             del self._plans[path]
 
     def collect(self, event: Mapping[str, Any]) -> Fields:
-        values: dict[str, list[Any]] = {}
-        chains: dict[str, list[Chain]] = {}
+        values: dict[str, Sequence[Any]] = {}
+        chains: dict[str, Sequence[Chain]] = {}
         nested = False
         for path, plan in self._plans.items():
-            found: list[Any] = []
-            found_chains: list[Chain] = []
-            _read(event, plan, found, found_chains)
-            if found:
-                values[path] = found
-                chains[path] = found_chains
-                if not nested and any(found_chains):
+            found = resolve(event, plan)
+            if found is not None:
+                values[path], chains[path] = found
+                if not nested and any(found[1]):
                     nested = True
         return Fields(values, chains if nested else None)
 
@@ -326,38 +325,26 @@ class FieldSelector:
 class LazyFields:
     """One event's paths, read on first use and remembered.
 
-    ``get(path)`` returns ``(values, chains)`` or None; ``nested`` turns true once a
-    value read so far sits in an array of objects.
+    ``get(path)`` returns ``(values, chains)`` (read-only) or None.
     """
 
-    __slots__ = ("_all", "_cache", "_event", "_plans", "nested")
+    __slots__ = ("_all", "_cache", "_event", "_plans")
 
     def __init__(self, event: Mapping[str, Any], plans: Mapping[str, PathPlan]) -> None:
         self._event = event
         self._plans = plans
-        self._cache: dict[str, tuple[list[Any], list[Chain]] | None] = {}
-        self._all: dict[str, tuple[list[Any], list[Chain]]] | None = None
-        self.nested = False
+        self._cache: dict[str, Found | None] = {}
+        self._all: dict[str, Found] | None = None
 
-    def get(self, path: str) -> tuple[list[Any], list[Chain]] | None:
+    def get(self, path: str) -> Found | None:
         cache = self._cache
         if path in cache:
             return cache[path]
-        values: list[Any] = []
-        chains: list[Chain] = []
-        _read(self._event, self._plans[path], values, chains)
-        if not values:
-            cache[path] = None
-            return None
-        entry = cache[path] = (values, chains)
-        if not self.nested and any(chains):
-            self.nested = True
-        return entry
+        found = cache[path] = resolve(self._event, self._plans[path])
+        return found
 
-    def everything(self) -> dict[str, tuple[list[Any], list[Chain]]]:
+    def everything(self) -> dict[str, Found]:
         """All leaves of the event by path, for states with more paths than it has."""
         if self._all is None:
             self._all = flatten(self._event)
-            if not self.nested and any(any(c) for _, c in self._all.values()):
-                self.nested = True
         return self._all

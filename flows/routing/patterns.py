@@ -712,7 +712,7 @@ def compile_pattern(
 
 def coerce_event(event: Any) -> Mapping[str, Any]:
     """An event given as a mapping or JSON text, as a mapping."""
-    if isinstance(event, Mapping):
+    if type(event) is dict or isinstance(event, Mapping):
         return event
     if isinstance(event, JSON_TEXT_TYPES):
         try:
