@@ -261,6 +261,9 @@ class _WildcardIndex:
         self.by_suffix = _AffixIndex(suffix=True)
         self.general: dict[tuple[Wildcard, _State], None] = {}
 
+    def __bool__(self) -> bool:
+        return bool(self.general or self.by_prefix.by_length or self.by_suffix.by_length)
+
     def add(self, wildcard: Wildcard, state: _State) -> None:
         if wildcard.literal_prefix:
             self.by_prefix.add(wildcard.literal_prefix, (wildcard, state))
@@ -304,7 +307,7 @@ class _ValueIndex:
         "prefixes",
         "ranges",
         "size",
-        "string_ops",
+        "string_probes",
         "strings",
         "suffixes",
         "wildcards",
@@ -327,21 +330,43 @@ class _ValueIndex:
         self.wildcards: _WildcardIndex | None = None
         self.cidrs: dict[int, _RangeIndex] | None = None
         self.size = 0
-        self.string_ops = 0
+        self.string_probes: tuple[Any, ...] = ()
         self.lookup = self._lookup_exact
 
     def _pick_lookup(self) -> None:
-        """Set :attr:`lookup` for what the index now holds: most hold only exact strings,
-        which one dict lookup answers."""
-        general = (
+        """Set :attr:`lookup` (and the string probes) for what the index now holds.
+
+        Most indexes hold only exact strings, which one dict lookup answers; one of
+        strings and string operators skips the number, literal and negative checks; and a
+        string value is put only to the string operators the index holds.
+        """
+        probes: list[Any] = []
+        for affixes in (self.prefixes, self.suffixes):
+            if affixes is not None and affixes.by_length:
+                probes.append(affixes.lookup)
+        if (
+            self.folded
+            or (self.folded_prefixes is not None and self.folded_prefixes.by_length)
+            or (self.folded_suffixes is not None and self.folded_suffixes.by_length)
+        ):
+            probes.append(self._probe_folded)
+        if self.wildcards:
+            probes.append(self.wildcards.lookup)
+        if self.ips or self.cidrs:
+            probes.append(self._probe_ip)
+        self.string_probes = tuple(probes)
+        if (
             self.numbers
             or self.literals
             or (self.ranges is not None and self.ranges.entries)
             or self.negatives
             or self.exists
-            or self.string_ops
-        )
-        self.lookup = self._lookup_any if general else self._lookup_exact
+        ):
+            self.lookup = self._lookup_any
+        elif probes:
+            self.lookup = self._lookup_text
+        else:
+            self.lookup = self._lookup_exact
 
     def add(self, matcher: Matcher, state: _State) -> None:
         self._add(matcher, state)
@@ -378,7 +403,6 @@ class _ValueIndex:
                 self.negatives = {}
             self.negatives[(matcher, state)] = None
         else:
-            self.string_ops += 1
             self._add_string_op(matcher, state)
 
     def _add_string_op(self, matcher: Matcher, state: _State) -> None:
@@ -431,7 +455,6 @@ class _ValueIndex:
         elif kind in _NEGATIVE:
             del self.negatives[(matcher, state)]  # type: ignore[union-attr]
         else:
-            self.string_ops -= 1
             if kind is IpExact:
                 assert isinstance(matcher, IpExact)
                 _drop(self.ips, (matcher.version, matcher.address), state)  # type: ignore[arg-type]
@@ -455,6 +478,14 @@ class _ValueIndex:
         if bucket:
             out.extend(bucket)
 
+    def _lookup_text(self, value: Any, out: list[Any]) -> None:
+        if type(value) is str:
+            bucket = self.strings.get(value)
+            if bucket:
+                out.extend(bucket)
+            for probe in self.string_probes:
+                probe(value, out)
+
     def _lookup_any(self, value: Any, out: list[Any]) -> None:
         """Append to ``out`` every child state ``value`` leads to (maybe repeated)."""
         t = type(value)
@@ -462,8 +493,8 @@ class _ValueIndex:
             bucket = self.strings.get(value)
             if bucket:
                 out.extend(bucket)
-            if self.string_ops:
-                self._lookup_string(value, out)
+            for probe in self.string_probes:
+                probe(value, out)
         elif t is int or t is float:
             if self.numbers is not None or self.ranges is not None:
                 x = to_number(value)
@@ -505,34 +536,28 @@ class _ValueIndex:
                     done.add(x)
             lookup(value, out)
 
-    def _lookup_string(self, value: str, out: list[Any]) -> None:
-        if self.prefixes is not None:
-            self.prefixes.lookup(value, out)
-        if self.suffixes is not None:
-            self.suffixes.lookup(value, out)
-        if self.folded or self.folded_prefixes is not None or self.folded_suffixes is not None:
-            folded = fold(value)
-            if self.folded:
-                bucket = self.folded.get(folded)
+    def _probe_folded(self, value: str, out: list[Any]) -> None:
+        folded = fold(value)
+        if self.folded:
+            bucket = self.folded.get(folded)
+            if bucket:
+                out.extend(bucket)
+        if self.folded_prefixes is not None:
+            self.folded_prefixes.lookup(folded, out)
+        if self.folded_suffixes is not None:
+            self.folded_suffixes.lookup(folded, out)
+
+    def _probe_ip(self, value: str, out: list[Any]) -> None:
+        parsed = parse_ip(value)
+        if parsed is not None:
+            if self.ips:
+                bucket = self.ips.get(parsed)
                 if bucket:
                     out.extend(bucket)
-            if self.folded_prefixes is not None:
-                self.folded_prefixes.lookup(folded, out)
-            if self.folded_suffixes is not None:
-                self.folded_suffixes.lookup(folded, out)
-        if self.wildcards is not None:
-            self.wildcards.lookup(value, out)
-        if self.ips or self.cidrs:
-            parsed = parse_ip(value)
-            if parsed is not None:
-                if self.ips:
-                    bucket = self.ips.get(parsed)
-                    if bucket:
-                        out.extend(bucket)
-                if self.cidrs:
-                    ranges = self.cidrs.get(parsed[0])
-                    if ranges is not None:
-                        ranges.lookup(parsed[1], out)
+            if self.cidrs:
+                ranges = self.cidrs.get(parsed[0])
+                if ranges is not None:
+                    ranges.lookup(parsed[1], out)
 
 
 _AFFIX_SLOTS: dict[type, str] = {

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from socket import AF_INET, inet_pton
 from typing import ClassVar
 
 __all__ = [
@@ -82,6 +83,10 @@ def parse_ip(text: str) -> tuple[int, int] | None:
     may carry leading zeros, read as decimal.
     """
     if _IPV4_RE.fullmatch(text):
+        try:
+            return 4, int.from_bytes(inet_pton(AF_INET, text), "big")
+        except OSError:
+            pass  # leading zeros, which inet_pton refuses, or an octet over 255
         address = 0
         for part in text.split("."):
             octet = int(part)

@@ -437,6 +437,14 @@ def test_cidr_does_not_match_non_addresses():
     assert not matches(pattern, {"ip": 167772161})
 
 
+def test_cidr_reads_ipv4_octets_with_leading_zeros_as_decimal():
+    pattern = {"ip": [{"cidr": "10.0.0.0/24"}]}
+    assert matches(pattern, {"ip": "010.000.000.009"})
+    assert not matches(pattern, {"ip": "010.000.001.009"})
+    assert not matches(pattern, {"ip": "10.0.0.256"})
+    assert not matches(pattern, {"ip": "10.0.0"})
+
+
 # --- $or ----------------------------------------------------------------------------
 
 
