@@ -304,6 +304,7 @@ class _ValueIndex:
         "lookup",
         "negatives",
         "numbers",
+        "numeric_only",
         "prefixes",
         "ranges",
         "size",
@@ -331,6 +332,7 @@ class _ValueIndex:
         self.cidrs: dict[int, _RangeIndex] | None = None
         self.size = 0
         self.string_probes: tuple[Any, ...] = ()
+        self.numeric_only = False
         self.lookup = self._lookup_exact
 
     def _pick_lookup(self) -> None:
@@ -355,13 +357,10 @@ class _ValueIndex:
         if self.ips or self.cidrs:
             probes.append(self._probe_ip)
         self.string_probes = tuple(probes)
-        if (
-            self.numbers
-            or self.literals
-            or (self.ranges is not None and self.ranges.entries)
-            or self.negatives
-            or self.exists
-        ):
+        numeric = bool(self.numbers or (self.ranges is not None and self.ranges.entries))
+        others = bool(self.literals or self.negatives or self.exists)
+        self.numeric_only = numeric and not others and not probes and not self.strings
+        if numeric or others:
             self.lookup = self._lookup_any
         elif probes:
             self.lookup = self._lookup_text
@@ -526,6 +525,31 @@ class _ValueIndex:
                 lookup(value, out)
             return
         done: set[float] = set()
+        if self.numeric_only:
+            # Long arrays are mostly numbers (coordinates): the numeric part of
+            # _lookup_any, inlined.
+            numbers = self.numbers
+            ranges = self.ranges if self.ranges is not None and self.ranges.entries else None
+            for value in values:
+                t = type(value)
+                if t is float:
+                    x = value
+                elif t is int:
+                    x = to_number(value)
+                    if x is None:
+                        continue
+                else:
+                    continue
+                if x in done:
+                    continue
+                done.add(x)
+                if numbers:
+                    bucket = numbers.get(x)
+                    if bucket:
+                        out.extend(bucket)
+                if ranges is not None:
+                    ranges.lookup(x, out)
+            return
         for value in values:
             t = type(value)
             if t is float or t is int:

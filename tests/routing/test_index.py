@@ -614,6 +614,30 @@ def test_arrays_of_arrays_of_numbers_need_no_element_tracking():
     assert idx.matching(mixed) == {2}
 
 
+def test_long_arrays_on_numeric_rules_read_numbers_by_value_and_skip_other_values():
+    # Four or more values on an index of numbers and ranges only take a batch path: it
+    # must treat 5 and 5.0 alike, ignore booleans, strings, nulls and ints too big for a
+    # double, and match once per rule however often a value repeats.
+    patterns = {
+        0: EventPattern({"v": [{"numeric": ["=", 5]}]}),
+        1: EventPattern({"v": [{"numeric": [">", 100, "<=", 200]}]}),
+        2: EventPattern({"v": [7.5]}),
+        3: EventPattern({"v": [{"numeric": ["<", 0]}]}),
+    }
+    idx = RuleIndex()
+    for rule_id, pattern in patterns.items():
+        idx.add(rule_id, pattern)
+    events = [
+        {"v": [5.0, 5, 5, 150, True, "5", None]},
+        {"v": [1, 2, 3, 7.5, 7.5, 10**400]},
+        {"v": [True, False, "-1", 201, 100]},
+        {"v": [[1, [2, [-3]]], 4, 5.0, 6]},
+    ]
+    for event in events:
+        assert idx.matching(event) == _expected(patterns, event), event
+    assert [idx.matching(event) for event in events] == [{0, 1}, {2}, set(), {0, 3}]
+
+
 def test_values_in_arrays_of_objects_need_tracking_only_when_a_later_step_shares_the_key(
     monkeypatch,
 ):
