@@ -912,20 +912,38 @@ class RuleIndex:
             state, membership = item
             if state.rules:
                 matched.update(state.rules)
-            if state.trans:
-                for index, (values, chains) in _present(state.trans, fields):
+            trans = state.trans
+            if trans:
+                if len(trans) > _WIDE_STATE:
+                    present: Any = _present_paths(trans, fields)
+                else:
+                    present = trans.items()
+                for path, index in present:
+                    found = get(path)
+                    if found is None:
+                        continue
+                    values, chains = found
+                    if not any(chains):
+                        # In no array: the membership stays as it is.
+                        index.lookup_all(values, reached)
+                        for child in reached:
+                            stack.append((child, membership))
+                        reached.clear()
+                        continue
                     for value, chain in zip(values, chains, strict=True):
                         if chain and not chains_consistent(chain, membership):
                             continue
                         index.lookup(value, reached)
                         if reached:
                             merged = merge_chains(membership, chain)
-                            stack.extend((child, merged) for child in reached)
+                            for child in reached:
+                                stack.append((child, merged))
                             reached.clear()
             for path, children in state.absent.items():
                 found = get(path)
                 if found is None or not any(chains_consistent(c, membership) for c in found[1]):
-                    stack.extend((child, membership) for child in children)
+                    for child in children:
+                        stack.append((child, membership))
 
 
 def _present_paths(
@@ -940,21 +958,3 @@ def _present_paths(
                 yield path, index
         return
     yield from trans.items()
-
-
-def _present(
-    trans: dict[str, _ValueIndex], fields: LazyFields
-) -> Iterator[tuple[_ValueIndex, tuple[list[Any], list[Chain]]]]:
-    """The transitions of a state whose path has values in the event."""
-    if len(trans) > _WIDE_STATE:
-        everything = fields.everything()
-        if len(everything) < len(trans):
-            for path, found in everything.items():
-                index = trans.get(path)
-                if index is not None:
-                    yield index, found
-            return
-    for path, index in trans.items():
-        found = fields.get(path)
-        if found is not None:
-            yield index, found
