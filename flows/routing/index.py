@@ -80,8 +80,9 @@ _NEGATIVE = (
     AnythingButWildcard,
 )
 
-# Below this many ranges a linear scan beats building and walking a segment tree.
-_LINEAR_RANGES = 12
+# Up to this many ranges in one index, each slot between their endpoints keeps its answer
+# (at most about 2n slots of n states); beyond, a segment tree holds them.
+_SLOT_ANSWERS = 24
 # A state with more paths than this reads the whole event once, then looks up the
 # paths the event has, rather than looking for each of its paths in the event.
 _WIDE_STATE = 48
@@ -166,16 +167,18 @@ class _AffixIndex:
 class _RangeIndex:
     """Intervals ``(lo, lo_open, hi, hi_open)`` answering "which contain x?".
 
-    Endpoints split the line into points and the open gaps between them; a segment tree
-    over those slots stores each interval in O(log n) nodes, and a query walks one
-    leaf-to-root path. Rebuilt lazily after changes.
+    Endpoints split the line into points and the open gaps between them (slots); a
+    query finds x's slot by bisection. With few intervals each slot keeps its answer; with
+    more, a segment tree over the slots stores each interval in O(log n) nodes and a
+    query walks one leaf-to-root path. Rebuilt lazily after changes.
     """
 
-    __slots__ = ("entries", "points", "size", "tree")
+    __slots__ = ("answers", "entries", "points", "size", "tree")
 
     def __init__(self) -> None:
         self.entries: dict[tuple[tuple[Any, bool, Any, bool], _State], None] = {}
         self.points: list[Any] | None = None
+        self.answers: list[tuple[_State, ...]] | None = None
         self.size = 0
         self.tree: list[list[_State] | None] = []
 
@@ -190,16 +193,17 @@ class _RangeIndex:
     def lookup(self, x: Any, out: list[Any]) -> None:
         if x != x:  # NaN is in no range
             return
-        if len(self.entries) <= _LINEAR_RANGES:
-            for (lo, lo_open, hi, hi_open), state in self.entries:
-                if (x > lo or (x == lo and not lo_open)) and (x < hi or (x == hi and not hi_open)):
-                    out.append(state)
-            return
         points = self.points
         if points is None:
             points = self._build()
         i = bisect_left(points, x)
         slot = 2 * i + 1 if i < len(points) and points[i] == x else 2 * i
+        answers = self.answers
+        if answers is not None:
+            answer = answers[slot]
+            if answer:
+                out.extend(answer)
+            return
         node = slot + self.size
         tree = self.tree
         while node:
@@ -207,6 +211,14 @@ class _RangeIndex:
             if bucket:
                 out.extend(bucket)
             node >>= 1
+
+    def _slots(self, position: dict[Any, int]) -> Iterator[tuple[int, int, _State]]:
+        """Each interval as its first and last slot (inclusive)."""
+        last_slot = 2 * len(position)
+        for (lo, lo_open, hi, hi_open), state in self.entries:
+            first = 0 if lo == -math.inf else 2 * position[lo] + (2 if lo_open else 1)
+            last = last_slot if hi == math.inf else 2 * position[hi] + (0 if hi_open else 1)
+            yield first, last, state
 
     def _build(self) -> list[Any]:
         finite = set()
@@ -218,13 +230,21 @@ class _RangeIndex:
         points = sorted(finite)
         position = {p: i for i, p in enumerate(points)}
         last_slot = 2 * len(points)
+        if len(self.entries) <= _SLOT_ANSWERS:
+            answers: list[list[_State]] = [[] for _ in range(last_slot + 1)]
+            for first, last, state in self._slots(position):
+                for slot in range(first, last + 1):
+                    answers[slot].append(state)
+            self.answers = [tuple(answer) for answer in answers]
+            self.tree = []
+            self.points = points
+            return points
+        self.answers = None
         size = 1
         while size <= last_slot:
             size *= 2
         tree: list[list[_State] | None] = [None] * (2 * size)
-        for (lo, lo_open, hi, hi_open), state in self.entries:
-            first = 0 if lo == -math.inf else 2 * position[lo] + (2 if lo_open else 1)
-            last = last_slot if hi == math.inf else 2 * position[hi] + (0 if hi_open else 1)
+        for first, last, state in self._slots(position):
             left = first + size
             right = last + size + 1
             while left < right:
