@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 Chain = tuple[tuple[int, int], ...]
+# For each depth, the event keys that may continue a path there and the depth each reaches.
+Levels = tuple[tuple[tuple[str, int], ...], ...]
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _ABSENT: Any = object()
@@ -47,7 +49,7 @@ _ABSENT: Any = object()
 class Fields:
     """Leaf values by path, plus their array chains.
 
-    ``values[path]`` lists (read-only) the leaf values at ``path`` (paths without values are left
+    ``values[path]`` lists the leaf values at ``path``, read-only (paths without values are left
     out); when ``chains`` is not None, ``chains[path][i]`` is the chain of
     ``values[path][i]``. ``chains`` is None when no value sits inside an array of
     objects, i.e. array consistency cannot matter.
@@ -128,12 +130,12 @@ def resolve(event: Mapping[str, Any], plan: PathPlan) -> Found | None:
         if type(node) is not dict:
             break
         if joins:
+            joined = False
             for key in joins:
                 if key in node:
+                    joined = True
                     break
-            else:
-                joins = ()
-            if joins:
+            if joined:
                 break
         node = node.get(segment, _ABSENT)
         if node is _ABSENT:
@@ -149,9 +151,6 @@ def resolve(event: Mapping[str, Any], plan: PathPlan) -> Found | None:
     chains = []
     _descend(event, plan.levels, 0, (), values, chains)
     return (values, chains) if values else None
-
-
-Levels = tuple[tuple[tuple[str, int], ...], ...]
 
 
 def _descend(
