@@ -6,9 +6,10 @@ of states; a state's child is keyed by the step's path and condition, so rules t
 with the same conditions share states. Per state and path, one :class:`_ValueIndex`
 maps an event value to the children it leads to: exact values by hash, prefixes and
 suffixes by hashing the value's leading/trailing slice for each length in use, numeric
-and CIDR ranges by a stabbing-query segment tree, wildcards by their literal prefix or
-suffix, and only the anything-but family (whose matches are "everything but") by trying
-each clause.
+and CIDR ranges by bisecting their endpoints (then a table of answers, or a stabbing-query
+segment tree when there are many), wildcards by their literal prefix or suffix, and only
+the anything-but family (whose matches are "everything but") by trying each clause. Each
+value index calls only the lookups for what it holds (most hold exact strings only).
 
 Step order: hash-lookup steps go first, led by the one with the lowest expected pass rate
 (its values over the different values the index's rules name on that path), so rules
