@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 from flows.routing.fields import (
@@ -879,11 +879,7 @@ class RuleIndex:
                 matched.update(state.rules)
             trans = state.trans
             if trans:
-                if len(trans) > _WIDE_STATE:
-                    present: Any = _present_paths(trans, fields)
-                else:
-                    present = trans.items()
-                for path, index in present:
+                for path, index in _transitions(trans, fields):
                     found = get(path)
                     if found is None:
                         continue
@@ -935,11 +931,7 @@ class RuleIndex:
                 matched.update(state.rules)
             trans = state.trans
             if trans:
-                if len(trans) > _WIDE_STATE:
-                    present: Any = _present_paths(trans, fields)
-                else:
-                    present = trans.items()
-                for path, index in present:
+                for path, index in _transitions(trans, fields):
                     found = get(path)
                     if found is None:
                         continue
@@ -967,15 +959,14 @@ class RuleIndex:
                         stack.append((child, membership))
 
 
-def _present_paths(
+def _transitions(
     trans: dict[str, _ValueIndex], fields: LazyFields
-) -> Iterator[tuple[str, _ValueIndex]]:
-    """The transitions of a wide state whose path may have values in the event."""
+) -> Iterable[tuple[str, _ValueIndex]]:
+    """The transitions of a state to try on an event: all of them, except that a wide
+    state whose paths outnumber the event's leaves tries only the paths the event has."""
+    if len(trans) <= _WIDE_STATE:
+        return trans.items()
     everything = fields.everything()
     if len(everything) < len(trans):
-        for path in everything:
-            index = trans.get(path)
-            if index is not None:
-                yield path, index
-        return
-    yield from trans.items()
+        return [(path, trans[path]) for path in everything if path in trans]
+    return trans.items()
