@@ -399,11 +399,11 @@ def test_index_agrees_with_patterns_when_rules_start_on_many_different_fields():
 
 class _LookupCounter:
     """Counts value lookups of the indexes built after it is installed (each value
-    index binds one of the two lookups below when rules are added)."""
+    index binds one of the lookups below when rules are added)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        for name in ("_lookup_exact", "_lookup_any"):
+        for name in ("_lookup_exact", "_lookup_text", "_lookup_any"):
             monkeypatch.setattr(index_module._ValueIndex, name, self._counting(name))
 
     def _counting(self, name: str) -> Any:
