@@ -552,19 +552,22 @@ def run_buses(args: argparse.Namespace) -> list[dict[str, Any]]:
     gc.freeze()
     plans: list[Plan] = []
     for bus, row in zip(buses, rows, strict=True):
-        matchers = [("index", bus.match_index, args.index_budget, 500, args.repeats)]
-        matchers.append(("linear", bus.match_linear, args.budget, 8, args.peer_repeats))
+        events = bus.events
+        matchers = [
+            ("index", bus.match_index, args.repeats, args.index_budget, 500),
+            ("linear", bus.match_linear, args.peer_repeats, args.budget, 8),
+        ]
         if MotoEventPattern is not None:
-            matchers.append(("moto", bus.match_moto, 0.0, 5, args.peer_repeats))
-            matchers.append(("moto_core", bus.match_moto_core, args.budget, 5, args.peer_repeats))
-        for key, fn, budget, minimum, repeats in matchers:
-            if key == "moto":
-                # A fixed number of events per bus, whatever the machine's speed, so every
-                # run compares the index and moto on the same events.
-                count = max(minimum, min(len(bus.events), args.moto_pairs // bus.size))
-                sample = bus.events[:count]
+            # moto gets a fixed number of events per bus, whatever the machine's speed, so
+            # every run compares the index and moto on the same events.
+            moto_events = max(5, min(len(events), args.moto_pairs // bus.size))
+            matchers.append(("moto", bus.match_moto, args.peer_repeats, None, moto_events))
+            matchers.append(("moto_core", bus.match_moto_core, args.peer_repeats, args.budget, 5))
+        for key, fn, repeats, budget, minimum in matchers:
+            if budget is None:
+                sample = list(events[:minimum])
             else:
-                sample = sample_for_budget(fn, bus.events, budget, minimum)
+                sample = sample_for_budget(fn, events, budget, minimum)
             row[f"{key}_n"] = len(sample)
             plans.append(Plan(row, key, fn, sample, repeats))
             if key == "moto":
