@@ -62,10 +62,9 @@ function stylesheet(c) {
       style: { shape: "barrel", "border-color": c.command, "border-width": 2.5 },
     },
     {
-      selector: 'node[kind = "topic"]',
+      // Topics and buses are drawn small, their name under the shape.
+      selector: 'node[kind = "topic"], node[kind = "bus"]',
       style: {
-        shape: "ellipse",
-        "border-color": c.event,
         "border-width": 3,
         "text-valign": "bottom",
         "text-margin-y": 5,
@@ -74,19 +73,8 @@ function stylesheet(c) {
         "text-background-padding": 2,
       },
     },
-    {
-      selector: 'node[kind = "bus"]',
-      style: {
-        shape: "round-diamond",
-        "border-color": c.accent,
-        "border-width": 3,
-        "text-valign": "bottom",
-        "text-margin-y": 5,
-        "text-background-color": c.panel,
-        "text-background-opacity": 0.85,
-        "text-background-padding": 2,
-      },
-    },
+    { selector: 'node[kind = "topic"]', style: { shape: "ellipse", "border-color": c.event } },
+    { selector: 'node[kind = "bus"]', style: { shape: "round-diamond", "border-color": c.accent } },
     {
       selector: 'node[kind = "direct"]',
       style: { shape: "rectangle", "border-style": "dashed", "border-color": c.muted },
