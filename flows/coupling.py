@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flows import ids
 from flows.models import ChannelKind, HopStage, Rule, Run, Subscription, Topology
 
 COUPLED = "coupled"
@@ -98,7 +99,7 @@ class ConsumerInfo:
 
     @property
     def node(self) -> str:
-        return f"consumer:{self.id}"
+        return ids.consumer_node(self.id)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class ProducerInfo:
 
     @property
     def node(self) -> str:
-        return f"producer:{self.id}"
+        return ids.producer_node(self.id)
 
 
 @dataclass(frozen=True)
@@ -881,7 +882,7 @@ def count_missed(model: Model, received: Iterable[tuple[str, str, Any]]) -> list
         qid = queues.get(queue_node)
         if qid is None:
             continue
-        cid = _node_id(consumer_node, "consumer")
+        cid = ids.node_pk(consumer_node, ids.CONSUMER)
         service = shared[qid].get(cid) if cid is not None else None
         if service is not None:
             got[queue_node, service].add(msg)
@@ -906,11 +907,6 @@ def count_missed(model: Model, received: Iterable[tuple[str, str, Any]]) -> list
                 )
             )
     return figures
-
-
-def _node_id(node: str, kind: str) -> int | None:
-    prefix, _, rest = node.partition(":")
-    return int(rest) if prefix == kind and rest.isdigit() else None
 
 
 def missed_events(run: Run, model: Model | None = None) -> list[MissedEvents]:

@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from flows import validators
+from flows import ids, validators
 from flows.engine import generators, script
 
 
@@ -156,7 +156,7 @@ class MessageChannel(models.Model):
 
     @property
     def node_id(self) -> str:
-        return f"{self.kind}:{self.pk}"
+        return ids.channel_node(self.kind, self.pk)
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -223,7 +223,7 @@ class Producer(models.Model):
 
     @property
     def node_id(self) -> str:
-        return f"producer:{self.pk}"
+        return ids.producer_node(self.pk)
 
     def clean(self) -> None:
         if self.channel_id and self.topology_id and self.channel.topology_id != self.topology_id:
@@ -312,7 +312,7 @@ class Consumer(models.Model):
 
     @property
     def node_id(self) -> str:
-        return f"consumer:{self.pk}"
+        return ids.consumer_node(self.pk)
 
 
 class FilterScope(models.TextChoices):
@@ -401,7 +401,7 @@ class Subscription(models.Model):
 
     @property
     def edge_id(self) -> str:
-        return f"sub:{self.pk}"
+        return ids.subscription_edge(self.pk)
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -482,10 +482,6 @@ class Rule(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def edge_id(self) -> str:
-        return f"rule:{self.pk}"
-
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
         if self.bus_id is not None and self.bus.kind != ChannelKind.BUS:
@@ -557,7 +553,7 @@ class Target(models.Model):
 
     @property
     def edge_id(self) -> str:
-        return f"target:{self.pk}"
+        return ids.target_edge(self.pk)
 
     @property
     def has_transformer(self) -> bool:

@@ -9,7 +9,7 @@ import orjson
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from flows import live
+from flows import ids, live
 from flows.engine import driver
 from flows.engine.config import (
     ChannelCfg,
@@ -21,6 +21,7 @@ from flows.engine.config import (
     TopologyConfig,
     compile_validator,
 )
+from flows.engine.keys import RunKeys
 from flows.models import (
     Consumer,
     Hop,
@@ -100,7 +101,7 @@ def topology_graph(topology: Topology) -> dict[str, Any]:
             dlq = channels[channel.dead_letter_queue_id]
             edges.append(
                 {
-                    "id": f"dlq:{channel.pk}",
+                    "id": ids.dead_letter_edge(channel.pk),
                     "source": channel.node_id,
                     "target": dlq.node_id,
                     "kind": "dead_letter",
@@ -118,7 +119,7 @@ def topology_graph(topology: Topology) -> dict[str, Any]:
         )
         edges.append(
             {
-                "id": f"prod:{producer.pk}",
+                "id": ids.publish_edge(producer.pk),
                 "source": producer.node_id,
                 "target": channels[producer.channel_id].node_id,
                 "kind": "publish",
@@ -137,7 +138,7 @@ def topology_graph(topology: Topology) -> dict[str, Any]:
         )
     for sub in Subscription.objects.filter(channel__topology=topology):
         target = (
-            f"consumer:{sub.consumer_id}"
+            ids.consumer_node(sub.consumer_id)
             if sub.consumer_id
             else channels[sub.target_channel_id].node_id
         )
@@ -154,7 +155,7 @@ def topology_graph(topology: Topology) -> dict[str, Any]:
     for rule in Rule.objects.filter(bus__topology=topology).prefetch_related("targets"):
         for target in rule.targets.all():
             dest = (
-                f"consumer:{target.consumer_id}"
+                ids.consumer_node(target.consumer_id)
                 if target.consumer_id
                 else channels[target.channel_id].node_id
             )
@@ -328,7 +329,7 @@ def bus_archived_events(*, bus: MessageChannel, limit: int) -> list[dict[str, An
     run = Run.objects.filter(topology_id=bus.topology_id).order_by("-started_at").first()
     if run is None:
         return None
-    key = f"{driver.keyspace(run.pk)}archive:{bus.pk}"
+    key = RunKeys(run.pk).archive(bus.pk)
     raw = client().zrevrange(key, 0, limit - 1)
     return [orjson.loads(item) for item in raw] if raw else None
 

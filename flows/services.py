@@ -14,9 +14,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from flows import live, selectors
-from flows.engine import driver
+from flows.engine import commands, driver, keys
 from flows.engine.engine import counters as engine_counters
-from flows.engine.engine import keyspace
 from flows.models import (
     ChannelKind,
     Consumer,
@@ -54,10 +53,10 @@ def run_start(*, topology: Topology, seed: int | None = None) -> Run:
         raise ServiceError(f"{topology.slug} already has a running run; stop it first") from None
     r = client()
     # Run ids can come back after a database reset: start from a clean slate in Redis.
-    stale = list(r.scan_iter(match=keyspace(run.pk) + "*", count=1000))
+    stale = list(r.scan_iter(match=keys.run_pattern(run.pk), count=1000))
     if stale:
         r.delete(*stale)
-    r.hset(driver.ACTIVE_RUNS, str(run.pk), str(topology.pk))
+    r.hset(keys.ACTIVE_RUNS, str(run.pk), str(topology.pk))
     transaction.on_commit(lambda: tasks.drive_run.delay(run.pk))
     transaction.on_commit(lambda: live.send(topology.slug, run_frame(run)))
     return run
@@ -68,8 +67,8 @@ def run_stop(*, run: Run) -> Run:
     if run.status != RunStatus.RUNNING:
         return run
     r = client()
-    r.set(driver.stop_key(run.pk), 1)
-    r.hdel(driver.ACTIVE_RUNS, str(run.pk))
+    r.set(keys.RunKeys(run.pk).stop, 1)
+    r.hdel(keys.ACTIVE_RUNS, str(run.pk))
     run.status = RunStatus.STOPPED
     run.stopped_at = timezone.now()
     run.counters = run_counters(run=run)
@@ -86,7 +85,7 @@ def run_slice(*, run_id: int, seconds: float) -> bool:
     """Drive a run for about ``seconds``; True when another slice should follow."""
     run = Run.objects.select_related("topology").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
-        client().hdel(driver.ACTIVE_RUNS, str(run_id))
+        client().hdel(keys.ACTIVE_RUNS, str(run_id))
         driver.expire_run(client(), run_id)
         return False
     handle = driver.RunHandle(
@@ -196,8 +195,7 @@ def message_publish(*, topology: Topology, channel_name: str, data: dict[str, An
     if run is None:
         raise ServiceError(f"{topology.slug} has no running run; start one first (runstart)")
     envelope = envelope_build(topology=topology, data=data)
-    command = {"op": "publish", "channel": channel.pk, "envelope": envelope}
-    client().rpush(keyspace(run.pk) + "inbox", orjson.dumps(command))
+    commands.enqueue_command(client(), run.pk, commands.Publish(channel.pk, envelope))
     return envelope["id"]
 
 
@@ -205,7 +203,7 @@ def queue_redrive(*, topology: Topology, queue: MessageChannel) -> None:
     """Move what a dead-letter queue holds back to the queues it came from."""
     if queue.kind != ChannelKind.QUEUE:
         raise ServiceError(f"{queue.name} is a {queue.kind}; only a queue can be redriven")
-    _command(topology, {"op": "redrive", "queue": queue.pk})
+    _command(topology, commands.Redrive(queue.pk))
 
 
 def bus_replay(*, topology: Topology, bus: MessageChannel, start_ms: int, end_ms: int) -> None:
@@ -214,14 +212,14 @@ def bus_replay(*, topology: Topology, bus: MessageChannel, start_ms: int, end_ms
         raise ServiceError(f"{bus.name} is a {bus.kind}; only a bus has an archive")
     if end_ms < start_ms:
         raise ServiceError("the replay window ends before it starts")
-    _command(topology, {"op": "replay", "bus": bus.pk, "start": start_ms, "end": end_ms})
+    _command(topology, commands.Replay(bus.pk, start_ms, end_ms))
 
 
-def _command(topology: Topology, command: dict[str, Any]) -> None:
+def _command(topology: Topology, command: commands.Command) -> None:
     run = running_run(topology)
     if run is None:
         raise ServiceError(f"{topology.slug} has no running run")
-    client().rpush(keyspace(run.pk) + "inbox", orjson.dumps(command))
+    commands.enqueue_command(client(), run.pk, command)
 
 
 # --- live controls (they reach a running simulation through the config version) -------------
@@ -246,7 +244,7 @@ def topology_touch(*, topology_id: int) -> None:
     before `make run`, say) is saved all the same; a run reads the topology when it starts.
     """
     try:
-        client().incr(driver.config_version_key(topology_id))
+        client().incr(keys.config_version(topology_id))
     except redis.RedisError as exc:
         log.info("topology %s changed; Redis is not reachable (%s)", topology_id, exc)
         return

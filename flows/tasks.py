@@ -39,17 +39,9 @@ _stop = threading.Event()
 
 def watchdog_pass() -> list[int]:
     """Queue a slice for every active run that no worker holds; returns their ids."""
-    r = client()
-    kicked = []
-    for run_id in r.hkeys(driver.ACTIVE_RUNS):
-        rid = int(run_id)
-        lease = driver.keyspace(rid) + "lease"
-        if r.exists(lease):
-            continue
-        # One kick per lease period across all workers.
-        if r.set(driver.keyspace(rid) + "kick", 1, nx=True, px=driver.LEASE_MS):
-            drive_run.delay(rid)
-            kicked.append(rid)
+    kicked = driver.orphaned_runs(client())
+    for run_id in kicked:
+        drive_run.delay(run_id)
     return kicked
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 
+from flows import ids
 from flows.routing import EventPattern, FilterPolicy, InputTransformer, RuleIndex
 
 
@@ -29,7 +30,7 @@ class ChannelCfg:
 
     @property
     def node(self) -> str:
-        return f"{self.kind}:{self.id}"
+        return ids.channel_node(self.kind, self.id)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class ConsumerCfg:
 
     @property
     def node(self) -> str:
-        return f"consumer:{self.id}"
+        return ids.consumer_node(self.id)
 
     def schema_error(self, body: Any) -> str | None:
         if self.validator is None:
@@ -75,7 +76,7 @@ class SubscriptionCfg:
 
     @property
     def edge(self) -> str:
-        return f"sub:{self.id}"
+        return ids.subscription_edge(self.id)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class TargetCfg:
 
     @property
     def edge(self) -> str:
-        return f"target:{self.id}"
+        return ids.target_edge(self.id)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,12 @@ class ProducerCfg:
 
     @property
     def node(self) -> str:
-        return f"producer:{self.id}"
+        return ids.producer_node(self.id)
+
+    @property
+    def edge(self) -> str:
+        """The edge from this producer to its channel."""
+        return ids.publish_edge(self.id)
 
 
 @dataclass

@@ -17,13 +17,14 @@ from typing import Any
 import orjson
 import redis
 
+from flows.engine import keys
 from flows.engine.config import TopologyConfig
-from flows.engine.engine import TICK_MS, Engine, LeaseLost, keyspace
+from flows.engine.engine import TICK_MS, Engine, LeaseLost
+from flows.engine.keys import RunKeys
 
 log = logging.getLogger(__name__)
 
 LEASE_MS = 4000
-ACTIVE_RUNS = "ev:runs:active"  # hash: run id -> topology id
 
 # Extend or release the lease only if we still hold it.
 _RENEW = """
@@ -40,10 +41,6 @@ return 0
 """
 
 
-def config_version_key(topology_id: int) -> str:
-    return f"ev:topology:{topology_id}:version"
-
-
 @dataclass
 class RunHandle:
     run_id: int
@@ -57,13 +54,9 @@ HopSink = Callable[[RunHandle, list[dict[str, Any]]], None]
 ConfigLoader = Callable[[int], TopologyConfig]
 
 
-def stop_key(run_id: int) -> str:
-    return keyspace(run_id) + "stop"
-
-
 def pending_hops(client: redis.Redis, run_id: int) -> list[dict[str, Any]]:
     """Hops committed in Redis and not yet handed to the sink."""
-    entries = client.xrange(keyspace(run_id) + "hops")
+    entries = client.xrange(RunKeys(run_id).hops)
     return [hop for _entry_id, fields in entries for hop in orjson.loads(fields[b"h"])]
 
 
@@ -73,7 +66,7 @@ def flush_hops(client: redis.Redis, run: RunHandle, sink: HopSink, *, limit: int
     If ``sink`` raises, the entries stay and are handed over again next time: the sink
     must be idempotent (it is: hops are unique by run and seq).
     """
-    key = keyspace(run.run_id) + "hops"
+    key = RunKeys(run.run_id).hops
     entries = client.xrange(key, count=limit)
     if not entries:
         return 0
@@ -101,13 +94,13 @@ def drive(
        phases, flush hops to the sink, renew the lease.
     3. Release the lease so the next slice (any worker) can take it.
     """
-    k = keyspace(run.run_id)
+    k = RunKeys(run.run_id)
     token = uuid.uuid4().hex
-    if not client.set(k + "lease", token, nx=True, px=LEASE_MS):
+    if not client.set(k.lease, token, nx=True, px=LEASE_MS):
         return False
     renew = client.register_script(_RENEW)
     release = client.register_script(_RELEASE)
-    version_key = config_version_key(run.topology_id)
+    version_key = keys.config_version(run.topology_id)
     version = client.get(version_key)
     config = load_config(run.topology_id)
     engine = Engine(client, run_id=run.run_id, seed=run.seed, config=config, lease_token=token)
@@ -116,7 +109,7 @@ def drive(
     try:
         while True:
             started = time.monotonic()
-            if client.exists(stop_key(run.run_id)):
+            if client.exists(k.stop):
                 keep_going = False
                 break
             current = client.get(version_key)
@@ -128,7 +121,7 @@ def drive(
             flush_hops(client, run, sink)
             if on_tick is not None:
                 on_tick(run, config, now)
-            if not renew(keys=[k + "lease"], args=[token, LEASE_MS]):
+            if not renew(keys=[k.lease], args=[token, LEASE_MS]):
                 log.warning("run %s: lease lost; another worker drives it now", run.run_id)
                 return False
             if started > deadline:
@@ -139,10 +132,26 @@ def drive(
         return False
     finally:
         flush_hops(client, run, sink, limit=10_000)
-        release(keys=[k + "lease"], args=[token])
+        release(keys=[k.lease], args=[token])
     if not keep_going:
         expire_run(client, run.run_id)
     return keep_going
+
+
+def orphaned_runs(client: redis.Redis) -> list[int]:
+    """Active runs that no worker holds, each claimed for one kick per lease period.
+
+    A run whose worker died (kill -9) keeps its lease until it expires; after that the
+    first watchdog (of any worker) to claim the run's kick key queues a slice for it.
+    """
+    claimed = []
+    for raw in client.hkeys(keys.ACTIVE_RUNS):
+        k = RunKeys(int(raw))
+        if client.exists(k.lease):
+            continue
+        if client.set(k.kick, 1, nx=True, px=LEASE_MS):
+            claimed.append(k.run_id)
+    return claimed
 
 
 STOPPED_RUN_TTL_S = 3600
@@ -151,6 +160,6 @@ STOPPED_RUN_TTL_S = 3600
 def expire_run(client: redis.Redis, run_id: int, seconds: int = STOPPED_RUN_TTL_S) -> None:
     """A stopped run's live state goes after a while (its counters are kept in the database)."""
     with client.pipeline(transaction=False) as pipe:
-        for key in client.scan_iter(match=keyspace(run_id) + "*", count=1000):
+        for key in client.scan_iter(match=keys.run_pattern(run_id), count=1000):
             pipe.expire(key, seconds)
         pipe.execute()

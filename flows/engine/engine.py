@@ -33,8 +33,10 @@ from typing import Any
 import orjson
 import redis
 
-from flows.engine import generators, script
+from flows import ids
+from flows.engine import commands, generators, script
 from flows.engine.config import ConsumerCfg, ProducerCfg, SubscriptionCfg, TopologyConfig
+from flows.engine.keys import RunKeys
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +52,6 @@ Delivery = dict[str, Any]
 
 class LeaseLost(RuntimeError):
     """Another worker holds the run now; this one must stop writing."""
-
-
-def keyspace(run_id: int) -> str:
-    return f"ev:run:{run_id}:"
 
 
 def iso(ms: float) -> str:
@@ -135,12 +133,12 @@ class Engine:
         self.run_id = run_id
         self.seed = seed
         self.token = lease_token
-        self.k = keyspace(run_id)
-        seq, dseq, started = self.r.mget(self.k + "seq", self.k + "dseq", self.k + "started")
+        self.k = RunKeys(run_id)
+        seq, dseq, started = self.r.mget(self.k.seq, self.k.dseq, self.k.started)
         self.seq = int(seq or 0)
         self.dseq = int(dseq or 0)
         self.started = int(started) if started else None
-        self.script_done = {int(i) for i in self.r.smembers(self.k + "script")}
+        self.script_done = {int(i) for i in self.r.smembers(self.k.script)}
         self.set_config(config)
 
     def set_config(self, config: TopologyConfig) -> None:
@@ -206,7 +204,7 @@ class Engine:
     def commit(self, tx: Tx) -> None:
         if tx.empty():
             return
-        lease = self.k + "lease"
+        lease = self.k.lease
         with self.r.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(lease)
@@ -217,29 +215,29 @@ class Engine:
                 tx.apply(pipe)
                 for name, n in tx.counts.items():
                     if n:
-                        pipe.hincrby(self.k + "cnt", name, n)
+                        pipe.hincrby(self.k.counters, name, n)
                 if tx.hops:
                     for i, hop in enumerate(tx.hops, start=1):
                         hop["seq"] = self.seq + i
                         hop["run"] = self.run_id
-                    pipe.xadd(self.k + "hops", {"h": orjson.dumps(tx.hops)})
-                    pipe.set(self.k + "seq", self.seq + len(tx.hops))
-                pipe.set(self.k + "dseq", self.dseq)
+                    pipe.xadd(self.k.hops, {"h": orjson.dumps(tx.hops)})
+                    pipe.set(self.k.seq, self.seq + len(tx.hops))
+                pipe.set(self.k.dseq, self.dseq)
                 pipe.execute()
             except redis.WatchError:
                 raise LeaseLost(f"run {self.run_id} lease changed during a commit") from None
         self.seq += len(tx.hops)
 
     def _store(self, tx: Tx, d: Delivery) -> None:
-        tx.hset(self.k + "dlv", d["id"], orjson.dumps(d))
+        tx.hset(self.k.deliveries, d["id"], orjson.dumps(d))
 
     def _drop(self, tx: Tx, d: Delivery) -> None:
-        tx.hdel(self.k + "dlv", d["id"])
+        tx.hdel(self.k.deliveries, d["id"])
 
-    def _load(self, ids: list[bytes]) -> list[Delivery]:
-        if not ids:
+    def _load(self, delivery_ids: list[bytes]) -> list[Delivery]:
+        if not delivery_ids:
             return []
-        raw = self.r.hmget(self.k + "dlv", ids)
+        raw = self.r.hmget(self.k.deliveries, delivery_ids)
         return [orjson.loads(item) for item in raw if item is not None]
 
     # --- the tick -----------------------------------------------------------------------
@@ -264,7 +262,7 @@ class Engine:
         tx = Tx(now)
         if self.started is None:
             self.started = now
-            tx.writes.append(lambda p: p.set(self.k + "started", now, nx=True))
+            tx.writes.append(lambda p: p.set(self.k.started, now, nx=True))
         elapsed = now - self.started
         for i, step in enumerate(self.config.script):
             if i in self.script_done or step.get("at", 0) * 1000 > elapsed:
@@ -281,7 +279,7 @@ class Engine:
                     start = self.started + int(step["replay"].get("from", 0) * 1000)
                     self.replay(tx, bus.id, start, self.started + int(step["replay"]["to"] * 1000))
             self.script_done.add(i)
-            tx.writes.append(lambda p, i=i: p.sadd(self.k + "script", i))
+            tx.writes.append(lambda p, i=i: p.sadd(self.k.script, i))
         self.commit(tx)
 
     # phase 1: visibility timeouts ------------------------------------------------------
@@ -289,14 +287,14 @@ class Engine:
     def expire_visibility(self, now: int) -> None:
         tx = Tx(now)
         for queue in self._queues():
-            ids = self.r.zrangebyscore(self.k + f"inflight:{queue.id}", "-inf", now)
-            for d in self._load(ids):
+            due = self.r.zrangebyscore(self.k.inflight(queue.id), "-inf", now)
+            for d in self._load(due):
                 consumer_id = d.get("consumer")
                 if d.get("busy") and consumer_id is not None:
                     # The consumer did not finish within the visibility timeout: its work is
                     # lost and the message shows again, as in SQS.
-                    tx.zrem(self.k + f"busy:{consumer_id}", d["id"])
-                    consumer_node = f"consumer:{consumer_id}"
+                    tx.zrem(self.k.busy(consumer_id), d["id"])
+                    consumer_node = ids.consumer_node(consumer_id)
                     self.hop(
                         tx,
                         d["msg"],
@@ -311,8 +309,8 @@ class Engine:
                 d["busy"] = False
                 d["consumer"] = None
                 self._release_group(tx, queue.id, d)
-                tx.zrem(self.k + f"inflight:{queue.id}", d["id"])
-                tx.zadd(self.k + f"ready:{queue.id}", d["id"], now)
+                tx.zrem(self.k.inflight(queue.id), d["id"])
+                tx.zadd(self.k.ready(queue.id), d["id"], now)
                 self._store(tx, d)
                 self.hop(tx, d["msg"], "redelivered", queue.node, queue.node, "", d["receives"] + 1)
                 tx.node_count(queue.node, "redelivered")
@@ -323,15 +321,13 @@ class Engine:
     def complete_processing(self, now: int) -> None:
         tx = Tx(now)
         for consumer in self.config.consumers.values():
-            ids = self.r.zrangebyscore(self.k + f"busy:{consumer.id}", "-inf", now)
-            deliveries = self._load(ids)
+            due = self.r.zrangebyscore(self.k.busy(consumer.id), "-inf", now)
+            deliveries = self._load(due)
             if not deliveries:
                 continue
-            seen = self.r.smismember(
-                self.k + f"seen:{consumer.id}", [d["msg"]["id"] for d in deliveries]
-            )
+            seen = self.r.smismember(self.k.seen(consumer.id), [d["msg"]["id"] for d in deliveries])
             for d, again in zip(deliveries, seen, strict=True):
-                tx.zrem(self.k + f"busy:{consumer.id}", d["id"])
+                tx.zrem(self.k.busy(consumer.id), d["id"])
                 self._finish(tx, consumer, d, seen_before=bool(again))
         self.commit(tx)
 
@@ -357,7 +353,7 @@ class Engine:
         queue_id = d.get("queue")
         if error is None:
             if queue_id is not None:
-                tx.zrem(self.k + f"inflight:{queue_id}", d["id"])
+                tx.zrem(self.k.inflight(queue_id), d["id"])
                 self._release_group(tx, queue_id, d)
             self._drop(tx, d)
             duplicate = {}
@@ -371,7 +367,7 @@ class Engine:
                 if not consumer.idempotent:
                     tx.node_count(node, "duplicates")
             msg_id = d["msg"]["id"]
-            tx.writes.append(lambda p: p.sadd(self.k + f"seen:{consumer.id}", msg_id))
+            tx.writes.append(lambda p: p.sadd(self.k.seen(consumer.id), msg_id))
             self.hop(
                 tx,
                 d["msg"],
@@ -412,12 +408,12 @@ class Engine:
 
     def push_due(self, now: int) -> None:
         tx = Tx(now)
-        ids = self.r.zrangebyscore(self.k + "push", "-inf", now, start=0, num=MAX_RECEIVE_BATCH)
-        if not ids:
+        due = self.r.zrangebyscore(self.k.push, "-inf", now, start=0, num=MAX_RECEIVE_BATCH)
+        if not due:
             return
         busy = self._busy_counts()
-        for d in self._load(ids):
-            tx.zrem(self.k + "push", d["id"])
+        for d in self._load(due):
+            tx.zrem(self.k.push, d["id"])
             consumer = self.config.consumers.get(d["consumer"])
             if consumer is None:
                 self._dead_letter(tx, d, None, "the subscriber was removed from the topology")
@@ -438,7 +434,7 @@ class Engine:
                 continue
             if busy[consumer.id] >= consumer.concurrency:
                 # Waiting for a free slot is not a failed attempt.
-                tx.zadd(self.k + "push", d["id"], now + CAPACITY_RETRY_MS)
+                tx.zadd(self.k.push, d["id"], now + CAPACITY_RETRY_MS)
                 continue
             busy[consumer.id] += 1
             self._start(tx, consumer, d, frm=d["from"])
@@ -450,7 +446,7 @@ class Engine:
             d["retries"] += 1
             d["attempt"] += 1
             self._store(tx, d)
-            tx.zadd(self.k + "push", d["id"], tx.now + delay)
+            tx.zadd(self.k.push, d["id"], tx.now + delay)
             return
         self._dead_letter(tx, d, d.get("dlq"), f"{reason}; retries exhausted")
 
@@ -464,7 +460,7 @@ class Engine:
         d["started"] = tx.now
         self._store(tx, d)
         due = tx.now + int(latency)
-        tx.zadd(self.k + f"busy:{consumer.id}", d["id"], due)
+        tx.zadd(self.k.busy(consumer.id), d["id"], due)
         stage = "received" if d.get("queue") is not None else "delivered"
         self.hop(
             tx,
@@ -483,33 +479,29 @@ class Engine:
     # phase 4: commands from outside (publish, redrive, replay) ----------------------------
 
     def drain_inbox(self, now: int) -> None:
-        items = self.r.lrange(self.k + "inbox", 0, 199)
+        items = self.r.lrange(self.k.inbox, 0, 199)
         if not items:
             return
         tx = Tx(now)
         for raw in items:
             try:
-                self._command(tx, orjson.loads(raw))
+                self._command(tx, commands.parse_command(raw))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 # Services validate commands before queueing them; this is a bug, not input.
                 log.exception("run %s: ignored a malformed command %r", self.run_id, raw[:200])
         count = len(items)
-        tx.writes.append(lambda p: p.ltrim(self.k + "inbox", count, -1))
+        tx.writes.append(lambda p: p.ltrim(self.k.inbox, count, -1))
         self.commit(tx)
 
-    def _command(self, tx: Tx, command: dict[str, Any]) -> None:
-        op = command["op"]
-        if op == "publish":
-            channel_id = int(command["channel"])
-            if channel_id not in self.config.channels:
-                raise ValueError(f"channel {channel_id} is not in the topology")
-            self.publish(tx, command["envelope"], channel_id, frm=command.get("from") or "client")
-        elif op == "redrive":
-            self.redrive(tx, int(command["queue"]))
-        elif op == "replay":
-            self.replay(tx, int(command["bus"]), int(command["start"]), int(command["end"]))
+    def _command(self, tx: Tx, command: commands.Command) -> None:
+        if isinstance(command, commands.Publish):
+            if command.channel not in self.config.channels:
+                raise ValueError(f"channel {command.channel} is not in the topology")
+            self.publish(tx, command.envelope, command.channel, frm=command.frm)
+        elif isinstance(command, commands.Redrive):
+            self.redrive(tx, command.queue)
         else:
-            raise ValueError(f"unknown command {op!r}")
+            self.replay(tx, command.bus, command.start, command.end)
 
     # phase 5: producers ------------------------------------------------------------------
 
@@ -522,7 +514,7 @@ class Engine:
         self.commit(tx)
 
     def _emit_producer(self, tx: Tx, producer: ProducerCfg, now: int) -> None:
-        key = self.k + f"prod:{producer.id}"
+        key = self.k.producer(producer.id)
         state = self.r.hgetall(key)
         n = int(state.get(b"n", 0))
         next_at = float(state.get(b"next_at", now))
@@ -547,7 +539,7 @@ class Engine:
                 "published",
                 producer.node,
                 self.config.node_of_channel(producer.channel_id),
-                f"prod:{producer.id}",
+                producer.edge,
                 payload=msg,
             )
             tx.node_count(producer.node, "published")
@@ -557,7 +549,7 @@ class Engine:
                 msg,
                 producer.channel_id,
                 frm=producer.node,
-                edge=f"prod:{producer.id}",
+                edge=producer.edge,
                 counted=True,
             )
         mapping = {"n": n, "next_at": next_at, "burst_at": burst_at}
@@ -653,7 +645,7 @@ class Engine:
             d["group"] = str((d["msg"].get("attributes") or {}).get("MessageGroupId", "default"))
         self._store(tx, d)
         score = tx.now
-        tx.zadd(self.k + f"ready:{queue_id}", d["id"], score)
+        tx.zadd(self.k.ready(queue_id), d["id"], score)
         self.hop(tx, d["msg"], "enqueued", frm, queue.node, edge, body=d["body"], **_rule_of(d))
         tx.node_count(queue.node, "enqueued")
 
@@ -684,7 +676,7 @@ class Engine:
                 ) or {}
                 if not sub.policy.matches(target):
                     to = (
-                        f"consumer:{sub.consumer_id}"
+                        ids.consumer_node(sub.consumer_id)
                         if sub.consumer_id is not None
                         else self.config.node_of_channel(sub.target_channel_id or 0)
                     )
@@ -732,7 +724,7 @@ class Engine:
             bus.archive_pattern is not None and bus.archive_pattern.matches(msg)
         ):
             raw = orjson.dumps(msg)
-            tx.zadd(self.k + f"archive:{bus_id}", raw, tx.now)
+            tx.zadd(self.k.archive(bus_id), raw, tx.now)
             self.hop(tx, msg, "archived", bus.node, bus.node, "")
             tx.node_count(bus.node, "archived")
         index = self.config.rule_index.get(bus_id)
@@ -757,7 +749,7 @@ class Engine:
         tx.node_count(bus.node, "matched")
         for target in targets:
             to = (
-                f"consumer:{target.consumer_id}"
+                ids.consumer_node(target.consumer_id)
                 if target.consumer_id is not None
                 else self.config.node_of_channel(target.channel_id or 0)
             )
@@ -852,7 +844,7 @@ class Engine:
         if counted:
             tx.count("copies", -1)  # the arriving copy becomes this delivery
         self._store(tx, d)
-        tx.zadd(self.k + "push", d["id"], tx.now)
+        tx.zadd(self.k.push, d["id"], tx.now)
         return d
 
     def _mirror(
@@ -879,7 +871,7 @@ class Engine:
                 msg,
                 "mirrored",
                 frm,
-                f"consumer:{shadow.consumer_id}",
+                ids.consumer_node(shadow.consumer_id),
                 shadow.edge,
                 primary=primary.edge,
             )
@@ -924,11 +916,11 @@ class Engine:
         frm = (
             self.config.node_of_channel(d["queue"])
             if d.get("queue") is not None
-            else f"consumer:{d.get('consumer')}"
+            else ids.consumer_node(d.get("consumer"))
         )
         dlq = self.config.channels.get(dlq_id) if dlq_id is not None else None
         to = dlq.node if dlq else ""
-        edge = f"dlq:{d['queue']}" if d.get("queue") is not None else d.get("edge", "")
+        edge = ids.dead_letter_edge(d["queue"]) if d.get("queue") is not None else d.get("edge", "")
         self.hop(
             tx,
             d["msg"],
@@ -944,12 +936,12 @@ class Engine:
         tx.node_count(frm, "dead_lettered")
         if to:
             parked = orjson.dumps(d)
-            tx.writes.append(lambda p: p.rpush(self.k + f"parked:{dlq_id}", parked))
+            tx.writes.append(lambda p: p.rpush(self.k.parked(dlq_id), parked))
             tx.node_count(to, "parked")
 
     def _release_group(self, tx: Tx, queue_id: int, d: Delivery) -> None:
         if d.get("group") is not None:
-            tx.hdel(self.k + f"fifo:{queue_id}", d["group"])
+            tx.hdel(self.k.fifo(queue_id), d["group"])
 
     # phase 6: queues hand messages to their competing consumers -----------------------
 
@@ -962,20 +954,20 @@ class Engine:
             capacity = sum(free.values())
             if capacity == 0:
                 continue
-            ids = self.r.zrangebyscore(
-                self.k + f"ready:{queue.id}",
+            due = self.r.zrangebyscore(
+                self.k.ready(queue.id),
                 "-inf",
                 now,
                 start=0,
                 num=min(MAX_RECEIVE_BATCH, capacity * (4 if queue.fifo else 1)),
             )
-            if not ids:
+            if not due:
                 continue
             locked: set[str] = set()
             if queue.fifo:
-                locked = {g.decode() for g in self.r.hkeys(self.k + f"fifo:{queue.id}")}
+                locked = {g.decode() for g in self.r.hkeys(self.k.fifo(queue.id))}
             turn = self.rng(queue.id, now, "turn").randrange(len(competitors))
-            for d in self._load(ids):
+            for d in self._load(due):
                 if queue.fifo and d["group"] in locked:
                     continue  # an earlier message of its group is in flight
                 # Round-robin over consumers with a free slot: they compete for the queue.
@@ -989,8 +981,8 @@ class Engine:
                 free[consumer.id] -= 1
                 if queue.fifo:
                     locked.add(d["group"])
-                    tx.hset(self.k + f"fifo:{queue.id}", d["group"], d["id"])
-                tx.zrem(self.k + f"ready:{queue.id}", d["id"])
+                    tx.hset(self.k.fifo(queue.id), d["group"], d["id"])
+                tx.zrem(self.k.ready(queue.id), d["id"])
                 d["receives"] += 1
                 if queue.max_receives is not None and d["receives"] > queue.max_receives:
                     self._release_group(tx, queue.id, d)
@@ -1002,7 +994,7 @@ class Engine:
                     )
                     continue
                 deadline = now + queue.visibility_timeout_ms
-                tx.zadd(self.k + f"inflight:{queue.id}", d["id"], deadline)
+                tx.zadd(self.k.inflight(queue.id), d["id"], deadline)
                 d["edge"] = sub.edge
                 self._start(tx, consumer, d, frm=queue.node)
                 tx.node_count(queue.node, "received")
@@ -1015,7 +1007,7 @@ class Engine:
 
     def redrive(self, tx: Tx, dlq_id: int) -> None:
         """Move every message parked in a dead-letter queue back to where it failed."""
-        key = self.k + f"parked:{dlq_id}"
+        key = self.k.parked(dlq_id)
         dlq = self.config.channels[dlq_id]
         parked = self.r.lrange(key, 0, -1)
         tx.writes.append(lambda p: p.ltrim(key, len(parked), -1))
@@ -1039,16 +1031,16 @@ class Engine:
             tx.node_count(dlq.node, "redriven")
             queue_id = old.get("queue")
             if queue_id is not None and queue_id in self.config.channels:
-                self._enqueue(tx, d, queue_id, frm=dlq.node, edge=f"dlq:{queue_id}")
+                self._enqueue(tx, d, queue_id, frm=dlq.node, edge=ids.dead_letter_edge(queue_id))
             else:
                 self._store(tx, d)
-                tx.zadd(self.k + "push", d["id"], tx.now)
+                tx.zadd(self.k.push, d["id"], tx.now)
                 self.hop(
                     tx,
                     d["msg"],
                     "redelivered",
                     dlq.node,
-                    f"consumer:{d.get('consumer')}",
+                    ids.consumer_node(d.get("consumer")),
                     d.get("edge", ""),
                     redrive=True,
                 )
@@ -1056,7 +1048,7 @@ class Engine:
     def replay(self, tx: Tx, bus_id: int, start_ms: int, end_ms: int) -> None:
         """Send the archived events of [start, end] back into their bus."""
         bus = self.config.channels[bus_id]
-        for raw in self.r.zrangebyscore(self.k + f"archive:{bus_id}", start_ms, end_ms):
+        for raw in self.r.zrangebyscore(self.k.archive(bus_id), start_ms, end_ms):
             msg = orjson.loads(raw)
             msg = {**msg, "replay-name": f"replay-{start_ms}-{end_ms}"}
             self.hop(tx, msg, "replayed", bus.node, bus.node, "")
@@ -1070,14 +1062,14 @@ class Engine:
         return (c for c in self.config.channels.values() if c.kind == "queue")
 
     def _busy_counts(self) -> Counter[int]:
-        ids = list(self.config.consumers)
-        if not ids:
+        consumer_ids = list(self.config.consumers)
+        if not consumer_ids:
             return Counter()
         with self.r.pipeline(transaction=False) as pipe:
-            for consumer_id in ids:
-                pipe.zcard(self.k + f"busy:{consumer_id}")
+            for consumer_id in consumer_ids:
+                pipe.zcard(self.k.busy(consumer_id))
             sizes = pipe.execute()
-        return Counter(dict(zip(ids, sizes, strict=True)))
+        return Counter(dict(zip(consumer_ids, sizes, strict=True)))
 
 
 def _rule_of(d: Delivery) -> dict[str, Any]:
@@ -1087,18 +1079,18 @@ def _rule_of(d: Delivery) -> dict[str, Any]:
 
 def counters(client: redis.Redis, run_id: int, config: TopologyConfig | None) -> dict[str, Any]:
     """Run totals and per-node counters, read in one transaction so the law can be checked."""
-    k = keyspace(run_id)
+    k = RunKeys(run_id)
     queues = [c for c in config.channels.values() if c.kind == "queue"] if config else []
     with client.pipeline(transaction=True) as pipe:
-        pipe.hgetall(k + "cnt")
-        pipe.hlen(k + "dlv")
-        pipe.get(k + "seq")
-        pipe.get(k + "started")
-        pipe.smembers(k + "script")
+        pipe.hgetall(k.counters)
+        pipe.hlen(k.deliveries)
+        pipe.get(k.seq)
+        pipe.get(k.started)
+        pipe.smembers(k.script)
         for queue in queues:
-            pipe.zcard(k + f"ready:{queue.id}")
-            pipe.zcard(k + f"inflight:{queue.id}")
-            pipe.llen(k + f"parked:{queue.id}")
+            pipe.zcard(k.ready(queue.id))
+            pipe.zcard(k.inflight(queue.id))
+            pipe.llen(k.parked(queue.id))
         results = pipe.execute()
     raw, live, seq, started, done = results[:5]
     totals = {name: 0 for name in ("published", "copies", *TERMINAL, "failed_calls")}

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from flows.engine.driver import config_version_key as config_version
+from flows.engine.keys import config_version
 from flows.models import Hop, MessageChannel, Rule, Run
 from flows.scenario import scenario_load_file
 
@@ -278,7 +278,7 @@ def test_rule_page_has_the_sandbox_and_a_json_editor(admin_client: Client, rule:
 def test_whatif_prefers_the_bus_archive(admin_client: Client, rule: Rule) -> None:
     import orjson
 
-    from flows.engine.engine import keyspace
+    from flows.engine.keys import RunKeys
     from flows.redis_state import client
 
     bus = rule.bus
@@ -286,7 +286,7 @@ def test_whatif_prefers_the_bus_archive(admin_client: Client, rule: Rule) -> Non
     published_on(bus, [{"id": "from-traffic", "detail-type": "OrderPlaced", "detail": {}}])
     run = Run.objects.create(topology=bus.topology, seed=2, status="stopped")
     archived = {"id": "from-archive", "detail-type": "OrderPlaced", "detail": {"total": 999}}
-    key = f"{keyspace(run.pk)}archive:{bus.pk}"
+    key = RunKeys(run.pk).archive(bus.pk)
     client().delete(key)
     client().zadd(key, {orjson.dumps(archived): 1})
     try:

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from flows import selectors, services
 from flows.engine import driver
-from flows.engine.engine import keyspace
+from flows.engine.keys import RunKeys, run_pattern
 from flows.models import Run
 from flows.redis_state import client
 from flows.scenario import scenario_load_file
@@ -62,7 +62,7 @@ def test_publish_then_trace_prints_every_hop_as_json(shop, capsys) -> None:
 def test_runcheck_exits_1_when_a_copy_is_unaccounted_for(shop) -> None:
     call_command("runstart", "shop")
     run = Run.objects.get(topology=shop, status="running")
-    client().hincrby(keyspace(run.pk) + "cnt", "copies", 1)  # a copy that vanished
+    client().hincrby(RunKeys(run.pk).counters, "copies", 1)  # a copy that vanished
     with pytest.raises(CommandError) as exc:
         call_command("runcheck", "shop")
     assert exc.value.returncode == 1
@@ -80,7 +80,7 @@ def test_publish_reports_bad_input_without_losing_anything(shop) -> None:
     with pytest.raises(CommandError, match="detail must be a JSON object"):
         call_command("publish", "shop", "--channel", "orders", "--json", '{"detail": [1]}')
     run = Run.objects.get(topology=shop, status="running")
-    assert client().llen(keyspace(run.pk) + "inbox") == 0
+    assert client().llen(RunKeys(run.pk).inbox) == 0
 
 
 def test_runstart_twice_is_refused(shop) -> None:
@@ -99,7 +99,7 @@ def test_trace_of_an_unknown_message_is_an_error() -> None:
 def test_a_second_driver_leaves_while_the_lease_is_held(shop) -> None:
     call_command("runstart", "shop")
     run = Run.objects.get(topology=shop, status="running")
-    client().set(keyspace(run.pk) + "lease", "another-worker", px=5000)
+    client().set(RunKeys(run.pk).lease, "another-worker", px=5000)
     handle = driver.RunHandle(run_id=run.pk, topology_id=shop.pk, seed=run.seed, slug="shop")
     stored: list[dict] = []
     ticked = driver.drive(
@@ -122,7 +122,7 @@ def test_a_stopped_runs_live_state_expires_and_its_counters_stay(shop) -> None:
     drive(run, seconds=0.3)
     call_command("runstop", "shop")
     drive(run, seconds=0.3)  # the next slice sees the stop and ends the run
-    keys = list(client().scan_iter(match=keyspace(run.pk) + "*"))
+    keys = list(client().scan_iter(match=run_pattern(run.pk)))
     assert keys and all(0 < client().ttl(key) <= 3600 for key in keys)
     run.refresh_from_db()
     assert run.counters["totals"]["published"] == 1

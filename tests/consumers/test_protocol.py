@@ -297,7 +297,7 @@ def test_the_asgi_app_accepts_its_own_origin(shop) -> None:
 def test_resume_includes_hops_sent_but_not_yet_stored(shop) -> None:
     import orjson
 
-    from flows.engine.engine import keyspace
+    from flows.engine.keys import RunKeys
     from flows.redis_state import client
 
     run_obj = Run.objects.create(topology=shop, seed=1)
@@ -319,7 +319,7 @@ def test_resume_includes_hops_sent_but_not_yet_stored(shop) -> None:
         }
         for s in (10, 11, 12)  # 10 is in both places: sent once
     ]
-    client().xadd(keyspace(run_obj.pk) + "hops", {"h": orjson.dumps(pending)})
+    client().xadd(RunKeys(run_obj.pk).hops, {"h": orjson.dumps(pending)})
 
     async def body(ws, snapshot):
         await ws.send_json_to({"type": "resume", "run": run_obj.pk, "after_seq": 8})

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 
-from flows.engine.driver import ACTIVE_RUNS
+from flows.engine.keys import ACTIVE_RUNS
 from flows.redis_state import client as redis_client
 from flows.scenario import scenario_load_file
 from tests.stack.conftest import Stack, live_stack  # noqa: F401

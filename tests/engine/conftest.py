@@ -9,6 +9,7 @@ import pytest
 
 from flows import selectors, services
 from flows.engine import engine as engine_mod
+from flows.engine import keys
 from flows.engine.driver import RunHandle, flush_hops
 from flows.models import Hop, Run, Topology
 from flows.redis_state import client
@@ -24,10 +25,10 @@ class Sim:
         self.now = 1_800_000_000_000
         self.r = client()
         self.token = "test-lease"
-        stale = list(self.r.scan_iter(match=engine_mod.keyspace(self.run.pk) + "*", count=1000))
+        stale = list(self.r.scan_iter(match=keys.run_pattern(self.run.pk), count=1000))
         if stale:  # a run id the database handed out before (rolled-back tests reuse ids)
             self.r.delete(*stale)
-        self.r.set(engine_mod.keyspace(self.run.pk) + "lease", self.token)
+        self.r.set(keys.RunKeys(self.run.pk).lease, self.token)
         self.engine = engine_mod.Engine(
             self.r,
             run_id=self.run.pk,
@@ -96,6 +97,6 @@ def sim_of(db: None, redis_url: str) -> Iterator[Any]:
     yield make
     r = client()
     for sim in made:
-        keys = list(r.scan_iter(match=engine_mod.keyspace(sim.run.pk) + "*", count=1000))
-        if keys:
-            r.delete(*keys)
+        stale = list(r.scan_iter(match=keys.run_pattern(sim.run.pk), count=1000))
+        if stale:
+            r.delete(*stale)
