@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows import ids
+from flows.engine.semantics import MAX_ROUTING_DEPTH, direct_callee
 from flows.models import ChannelKind, HopStage, Rule, Run, Subscription, Topology
 
 COUPLED = "coupled"
@@ -40,7 +41,6 @@ DIMENSIONS: tuple[tuple[str, str, str], ...] = (
     ("data", "Data / schema", "Does the consumer rely on what the producer does not guarantee?"),
 )
 
-MAX_DEPTH = 8  # as the engine's routing depth: channel loops end there
 _KIND_WORD = {
     ChannelKind.QUEUE: "queue",
     ChannelKind.TOPIC: "topic",
@@ -236,7 +236,7 @@ def _walk(
             link.target_id is not None
             and link.target_id in model.channels
             and link.target_id not in seen
-            and len(seen) <= MAX_DEPTH
+            and len(seen) <= MAX_ROUTING_DEPTH
         ):
             _walk(
                 model,
@@ -254,8 +254,8 @@ def ways_out(model: Model, channel_id: int) -> list[Link]:
     links = list(model.links.get(channel_id, ()))
     primaries = [link for link in links if link.mirror_of is None]
     if model.channels[channel_id].kind == ChannelKind.DIRECT:
-        # A call has one callee: the engine calls the first subscribed consumer only.
-        primaries = [link for link in primaries if link.consumer_id is not None][:1]
+        callee = direct_callee(primaries)
+        primaries = [callee] if callee is not None else []
     served = {link.consumer_id for link in primaries if link.consumer_id is not None}
     mirrors = [link for link in links if link.mirror_of is not None and link.mirror_of in served]
     return primaries + mirrors

@@ -37,13 +37,13 @@ from flows import ids
 from flows.engine import commands, generators, script
 from flows.engine.config import ConsumerCfg, ProducerCfg, SubscriptionCfg, TopologyConfig
 from flows.engine.keys import RunKeys
+from flows.engine.semantics import MAX_ROUTING_DEPTH, direct_callee
 
 log = logging.getLogger(__name__)
 
 TERMINAL = ("processed", "dead_lettered", "filtered", "unmatched")
 TICK_MS = 50
 MAX_RECEIVE_BATCH = 500
-MAX_ROUTING_DEPTH = 8  # bus -> bus -> ... loops end as dead letters
 PUSH_BACKOFF_MS = (200, 400, 800, 1600, 3200, 5000)
 CAPACITY_RETRY_MS = 25
 
@@ -879,8 +879,8 @@ class Engine:
     def _call(self, tx: Tx, msg: dict[str, Any], direct_id: int, frm: str) -> None:
         """A synchronous call: the caller waits; an offline callee fails it at once."""
         channel = self.config.channels[direct_id]
-        subs = [s for s in self.config.subs_by_channel.get(direct_id, []) if s.consumer_id]
-        callee = self.config.consumers.get(subs[0].consumer_id) if subs else None
+        sub = direct_callee(self.config.subs_by_channel.get(direct_id, []))
+        callee = self.config.consumers.get(sub.consumer_id) if sub else None
         if callee is None or not callee.online:
             to = callee.node if callee else channel.node
             why = "the callee is offline" if callee else "nobody answers this call"
@@ -890,7 +890,7 @@ class Engine:
                 "failed",
                 frm,
                 to,
-                subs[0].edge if subs else "",
+                sub.edge if sub else "",
                 error=f"direct call failed at once: {why}",
             )
             tx.node_count(frm, "failed")
@@ -901,14 +901,14 @@ class Engine:
             tx,
             msg,
             consumer=callee.id,
-            edge=subs[0].edge,
+            edge=sub.edge,
             max_retries=0,
             dlq=None,
             **{"from": channel.node},
         )
         tx.node_count(channel.node, "calls")
         self._start(tx, callee, d, frm=channel.node)
-        self._mirror(tx, msg, subs[0], frm=channel.node, body=None)
+        self._mirror(tx, msg, sub, frm=channel.node, body=None)
 
     def _dead_letter(self, tx: Tx, d: Delivery, dlq_id: int | None, reason: str) -> None:
         """End a delivery as dead-lettered; park it in the dead-letter queue if there is one."""
