@@ -120,7 +120,7 @@ def main() -> None:
 
     setup_django()
     from flows import services
-    from flows.scenario import scenario_load
+    from flows.formats.scenario import scenario_load
 
     with embedded_stack() as stack:
         topology = scenario_load(text=QUEUE.format(rate=args.rate), origin="bench")

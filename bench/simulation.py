@@ -116,7 +116,7 @@ def main() -> None:
 
     setup_django()
     from flows import services
-    from flows.scenario import scenario_load
+    from flows.formats.scenario import scenario_load
 
     with embedded_stack() as stack:
         base, ws_base = stack.base_url, stack.ws_url

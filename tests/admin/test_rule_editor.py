@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from flows.engine.keys import config_version
+from flows.formats.scenario import scenario_load_file
 from flows.models import Hop, MessageChannel, Rule, Run
-from flows.scenario import scenario_load_file
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from django.core.management.base import CommandError
 from flows import selectors, services
 from flows.engine import driver
 from flows.engine.keys import RunKeys, run_pattern
+from flows.formats.scenario import scenario_load_file
 from flows.models import Run
 from flows.redis_state import client
-from flows.scenario import scenario_load_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

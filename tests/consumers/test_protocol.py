@@ -14,8 +14,8 @@ from django.contrib.auth.models import AnonymousUser, User
 
 from eventviz.asgi import application
 from flows import live
+from flows.formats.scenario import scenario_load_file
 from flows.models import Hop, Run
-from flows.scenario import scenario_load_file
 from flows.ws_urls import websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)

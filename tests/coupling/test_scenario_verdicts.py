@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows.coupling import COUPLED, DECOUPLED, IMPLICIT, PARTLY, PathReport, coupling_report
-from flows.scenario import scenario_load_file
+from flows.formats.scenario import scenario_load_file
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from flows.coupling import missed_events
+from flows.formats.scenario import resolve, scenario_load_file
 from flows.models import Emission, Subscription
-from flows.scenario import resolve, scenario_load_file
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

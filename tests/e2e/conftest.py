@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 
 from flows.engine.keys import ACTIVE_RUNS
+from flows.formats.scenario import scenario_load_file
 from flows.redis_state import client as redis_client
-from flows.scenario import scenario_load_file
 from tests.stack.conftest import Stack, live_stack  # noqa: F401
 
 try:

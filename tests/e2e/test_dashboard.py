@@ -285,7 +285,7 @@ script:
 def test_the_script_is_listed_ticked_off_and_narrated(
     dashboard: Dashboard, staff_user: object
 ) -> None:
-    from flows.scenario import scenario_load
+    from flows.formats.scenario import scenario_load
 
     scenario_load(text=SCRIPTED, origin="scripted.yaml")
     dash = dashboard

@@ -11,9 +11,9 @@ from flows import selectors, services
 from flows.engine import engine as engine_mod
 from flows.engine import keys
 from flows.engine.driver import RunHandle, flush_hops
+from flows.formats.scenario import scenario_load
 from flows.models import Hop, Run, Topology
 from flows.redis_state import client
-from flows.scenario import scenario_load
 
 
 class Sim:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.scenario import ScenarioError, scenario_dump
+from flows.formats.scenario import ScenarioError, scenario_dump
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from flows.scenario import resolve
+from flows.formats.scenario import resolve
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from flows.scenario import resolve
+from flows.formats.scenario import resolve
 
 pytestmark = pytest.mark.django_db
 

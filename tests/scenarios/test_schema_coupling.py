@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.scenario import resolve
+from flows.formats.scenario import resolve
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 
 from flows.coupling import missed_events
-from flows.scenario import resolve
+from flows.formats.scenario import resolve
 
 pytestmark = pytest.mark.django_db
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from flows.models import Topology
-from flows.scenario import (
-    parse,
+from flows.formats.scenario import (
+    read,
     scenario_dump,
     scenario_dump_yaml,
     scenario_load,
     scenario_load_file,
     shipped_scenarios,
 )
+from flows.models import Topology
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def test_the_teaching_scenarios_are_shipped() -> None:
 
 @pytest.mark.parametrize("path", shipped_scenarios(), ids=lambda p: p.stem)
 def test_shipped_scenario_has_a_description_and_loads(path) -> None:
-    data = parse(path.read_text(encoding="utf-8"), path.name).data
+    data = read(path.read_text(encoding="utf-8"), path.name).data
     assert data["slug"] == path.stem
     lines = [line for line in data.get("description", "").splitlines() if line.strip()]
     assert len(lines) >= 2, "a title idea, then what to watch and what to try"

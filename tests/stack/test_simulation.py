@@ -17,8 +17,8 @@ from django.core.management import call_command
 
 from eventviz import stack
 from flows import services
+from flows.formats.scenario import scenario_load, scenario_load_file
 from flows.models import Hop, Run
-from flows.scenario import scenario_load, scenario_load_file
 from tests.stack.conftest import child_env
 
 pytestmark = pytest.mark.stack

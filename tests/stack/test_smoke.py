@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 import websockets
 
-from flows.scenario import scenario_load_file
+from flows.formats.scenario import scenario_load_file
 from flows.tasks import ping
 
 pytestmark = pytest.mark.stack

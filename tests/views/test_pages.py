@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
-from flows.scenario import scenario_load_file
+from flows.formats.scenario import scenario_load_file
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

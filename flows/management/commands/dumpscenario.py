@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from flows.formats.scenario import scenario_dump_yaml
 from flows.models import Topology
-from flows.scenario import scenario_dump_yaml
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from flows.scenario import ScenarioError, scenario_load_file
+from flows.formats.scenario import ScenarioError, scenario_load_file
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from eventviz import embedded, stack
+from flows.formats.scenario import scenario_load_file, shipped_scenarios
 from flows.models import Run, RunStatus, Topology
-from flows.scenario import scenario_load_file, shipped_scenarios
 
 
 class Command(BaseCommand):

@@ -9,8 +9,7 @@ import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from flows.models import MessageChannel, Rule, Subscription, Target, Topology
-from flows.scenario import (
+from flows.formats.scenario import (
     ScenarioError,
     scenario_dump,
     scenario_dump_yaml,
@@ -18,6 +17,7 @@ from flows.scenario import (
     scenario_load_file,
     shipped_scenarios,
 )
+from flows.models import MessageChannel, Rule, Subscription, Target, Topology
 
 pytestmark = pytest.mark.django_db
 
@@ -239,3 +239,39 @@ def test_a_bad_payload_generator_is_reported_with_its_line() -> None:
     )
     with pytest.raises(ScenarioError, match=r"producers\[0\].emits\[0\]: .*low 9 is above high 1"):
         load(text)
+
+
+def test_a_name_over_the_limit_says_what_the_limit_is() -> None:
+    with pytest.raises(
+        ScenarioError, match=r"test.yaml line 2: name: .* is too long \(at most 200"
+    ):
+        load("slug: long\nname: " + "n" * 201 + "\n")
+
+
+def test_loadscenario_says_the_limit_too(tmp_path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text("slug: long\nname: " + "n" * 201 + "\n")
+    with pytest.raises(CommandError, match=r"at most 200 characters"):
+        call_command("loadscenario", str(path))
+    assert not Topology.objects.filter(slug="long").exists()
+
+
+def test_an_alias_bomb_scenario_is_refused_and_nothing_is_loaded(tmp_path) -> None:
+    levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i in range(8):
+        this, prev = chr(ord("b") + i), chr(ord("a") + i)
+        levels.append(f"{this}: &{this} [" + ",".join([f"*{prev}"] * 9) + "]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("slug: bomb\nname: Bomb\nscript:\n  - " + "\n    ".join(levels) + "\n")
+    assert path.stat().st_size < 1000
+    with pytest.raises(CommandError, match=r"bomb.yaml line .*expands to more than"):
+        call_command("loadscenario", str(path))
+    assert not Topology.objects.filter(slug="bomb").exists()
+
+
+def test_a_scenario_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text("slug: huge\nname: Huge\ndescription: " + "x" * (1024 * 1024 + 1) + "\n")
+    with pytest.raises(CommandError, match=r"huge.yaml: the file is 1,048,\d+ bytes; a scenario"):
+        call_command("loadscenario", str(path))
+    assert not Topology.objects.filter(slug="huge").exists()

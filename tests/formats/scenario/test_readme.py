@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.scenario import scenario_dump, scenario_load
+from flows.formats.scenario import scenario_dump, scenario_load
 
 pytestmark = pytest.mark.django_db
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def test_the_readme_scenario_example_loads() -> None:
