@@ -27,6 +27,10 @@ class Topology(models.Model):
     is_public = models.BooleanField(
         default=True, help_text="Anonymous visitors may watch its dashboard (never control it)."
     )
+    featured = models.BooleanField(
+        default=False,
+        help_text="The demo: listed first on the home page and marked 'start here'.",
+    )
     script = models.JSONField(
         default=list,
         blank=True,
@@ -37,7 +41,7 @@ class Topology(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["-featured", "name"]
         verbose_name_plural = "topologies"
 
     def __str__(self) -> str:
@@ -45,6 +49,11 @@ class Topology(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("flows:topology", args=[self.slug])
+
+    @property
+    def summary(self) -> str:
+        """The idea in one line: the description's first line."""
+        return self.description.strip().split("\n", 1)[0].strip()
 
     def clean(self) -> None:
         errors = script.script_errors(self.script)

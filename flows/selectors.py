@@ -53,7 +53,7 @@ def topology_list() -> QuerySet[Topology]:
         n_producers=Count("producers", distinct=True),
         last_run_at=Subquery(last_run.values("started_at")[:1]),
         last_run_status=Subquery(last_run.values("status")[:1]),
-    ).order_by("name")
+    ).order_by("-featured", "name")
 
 
 def topology_parts(topology: Topology) -> dict[str, Any]:

@@ -44,6 +44,11 @@ def run_start(*, topology: Topology, seed: int | None = None) -> Run:
     """Start a run of ``topology``; its producers begin emitting within a tick."""
     from flows import tasks
 
+    if not topology.channels.exists():
+        raise ServiceError(
+            f"{topology.slug} has no channels, so a run would do nothing: "
+            "add channels, producers and consumers in admin (or load a scenario) first"
+        )
     if seed is None:
         seed = random.SystemRandom().randrange(1, 2**31)
     try:

@@ -89,6 +89,15 @@ def test_runstart_twice_is_refused(shop) -> None:
         call_command("runstart", "shop")
 
 
+def test_an_empty_topology_refuses_to_start_and_says_why() -> None:
+    from tests import factories as f
+
+    f.topology("empty")
+    with pytest.raises(CommandError, match="no channels, so a run would do nothing"):
+        call_command("runstart", "empty")
+    assert not Run.objects.filter(topology__slug="empty").exists()
+
+
 def test_trace_of_an_unknown_message_is_an_error() -> None:
     with pytest.raises(CommandError, match="No hops recorded"):
         call_command("trace", "00000000-0000-4000-8000-000000000000")

@@ -126,3 +126,33 @@ def test_static_files_are_served_without_debug(client: Client) -> None:
         response = client.get(path)
         assert response.status_code == 200, path
         assert kind in response["Content-Type"]
+
+
+def test_index_leads_a_newcomer_to_the_demo_first(client: Client) -> None:
+    from flows.formats.scenario import shipped_scenarios
+
+    for path in shipped_scenarios():
+        scenario_load_file(str(path))
+    body = client.get("/").content.decode()
+    rows = body.split("<tbody>", 1)[1]
+    first = rows.split("</tr>", 1)[0]
+    assert "Shop" in first and "start here" in first
+    assert "New here? Start with" in body
+    # Each scenario's idea, in one line: the first line of its description.
+    assert "Rules on a bus route each event by its content; the producer only publishes." in body
+    assert "Watch the two order-service workers take turns" not in body  # not the whole text
+
+
+def test_index_tells_anonymous_visitors_how_to_log_in(client: Client, admin_client: Client) -> None:
+    scenario_load_file("shop")
+    assert "need the admin login" in client.get("/").content.decode()
+    assert "need the admin login" not in admin_client.get("/").content.decode()
+
+
+def test_a_run_started_seconds_ago_says_just_now(admin_client: Client) -> None:
+    from flows.models import Run
+
+    topology = scenario_load_file("shop")
+    Run.objects.create(topology=topology, seed=1, status="stopped")
+    body = admin_client.get("/").content.decode()
+    assert "just now" in body and "0 minutes" not in body

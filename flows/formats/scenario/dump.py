@@ -16,6 +16,8 @@ def scenario_dump(topology: Topology) -> dict[str, Any]:
         out["description"] = topology.description
     if not topology.is_public:
         out["public"] = False
+    if topology.featured:
+        out["featured"] = True
     if topology.script:
         out["script"] = topology.script
 

@@ -80,6 +80,7 @@ class _Loader:
                 "name": data["name"],
                 "description": data.get("description", ""),
                 "is_public": data.get("public", True),
+                "featured": data.get("featured", False),
             },
         )
         self.types = self._message_types()

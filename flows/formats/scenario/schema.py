@@ -31,6 +31,7 @@ SCENARIO_SCHEMA: dict[str, Any] = {
         "name": _NAME,
         "description": {"type": "string"},
         "public": {"type": "boolean"},
+        "featured": {"type": "boolean"},
         "script": {"type": "array", "items": {"type": "object"}},
         "message_types": {
             "type": "array",

@@ -1,0 +1,21 @@
+"""Template filters for the pages' wording."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """ "just now" under a minute, else "3 minutes ago" (never "0 minutes ago")."""
+    if value is None:
+        return ""
+    if (timezone.now() - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value)} ago"
