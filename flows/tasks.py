@@ -25,7 +25,7 @@ def ping(value: str = "pong") -> str:
     return value
 
 
-@shared_task(name="flows.drive_run", ignore_result=True)
+@shared_task(name=services.DRIVE_RUN_TASK, ignore_result=True)
 def drive_run(run_id: int) -> None:
     """Drive a run for one slice, then queue the next slice (any worker may take it)."""
     if services.run_slice(run_id=run_id, seconds=SLICE_SECONDS):
