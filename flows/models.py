@@ -1,4 +1,4 @@
-"""EventViz models: the vocabulary of DESIGN.md.
+"""EventViz models: the vocabulary of docs/contracts.md.
 
 Validation of patterns, filter policies and transformers goes through the pure-Python
 routing core (``flows.routing``) via ``flows.validators``; this module holds fields,
@@ -643,7 +643,7 @@ class HopStage(models.TextChoices):
 
 
 class Hop(models.Model):
-    """A persisted hop event (DESIGN.md); ``flows.live.hop_payload`` is its wire form."""
+    """A persisted hop event (docs/contracts.md); ``flows.live.hop_payload`` is its wire form."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="hops")
     seq = models.BigIntegerField()
