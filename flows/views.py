@@ -5,7 +5,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from flows import coupling, health, selectors
+from flows import health, selectors
+from flows.coupling import store as coupling_store
 from flows.models import Topology
 
 
@@ -33,7 +34,7 @@ def topology_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def coupling_report(request: HttpRequest, slug: str) -> HttpResponse:
     """Five kinds of coupling for every producer -> consumer path, computed per request."""
     topology = _visible_or_404(request, slug)
-    context = {"topology": topology, **coupling.coupling_report(topology)}
+    context = {"topology": topology, **coupling_store.coupling_report(topology)}
     return render(request, "flows/coupling.html", context)
 
 

@@ -44,8 +44,11 @@ def test_the_pure_cores_import_without_django() -> None:
     assert result.stdout.strip() == "ok"
 
 
-def _imports_of(file: Path, module: str) -> set[str]:
-    """Every flows.* module this file imports, at any level (lazy imports count too)."""
+def _imports_of(file: Path, module: str, known: set[str]) -> set[str]:
+    """Every flows.* module this file imports, at any level (lazy imports count too).
+
+    ``from package import submodule`` depends on the submodule, not on the package.
+    """
     tree = ast.parse(file.read_text(encoding="utf-8"))
     package = module if file.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
@@ -58,8 +61,8 @@ def _imports_of(file: Path, module: str) -> set[str]:
                 anchor = package.split(".")
                 anchor = anchor[: len(anchor) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & known
+            found.update(submodules or {base})
     return {name for name in found if name.startswith("flows")}
 
 
@@ -71,8 +74,9 @@ def _graph() -> dict[str, set[str]]:
         for name in _modules(str(path.relative_to(ROOT)))
     }
     graph: dict[str, set[str]] = {}
+    known = set(files)
     for name, path in files.items():
-        edges = {target for target in _imports_of(path, name) if target in files}
+        edges = {target for target in _imports_of(path, name, known) if target in files}
         # Importing a package's submodule runs the package's __init__ first; that is not a
         # dependency of the importer on its siblings, so leave package inits as plain nodes.
         graph[name] = edges - {name}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.coupling import COUPLED, DECOUPLED, IMPLICIT, PARTLY, PathReport, coupling_report
+from flows.coupling import COUPLED, DECOUPLED, IMPLICIT, PARTLY, PathReport
+from flows.coupling.store import coupling_report
 from flows.formats.scenario import scenario_load_file
 
 pytestmark = pytest.mark.django_db

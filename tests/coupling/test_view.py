@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from flows.coupling import missed_events
+from flows.coupling.store import missed_events
 from flows.formats.scenario import resolve, scenario_load_file
 from flows.models import Emission, Subscription
 from tests import factories as f

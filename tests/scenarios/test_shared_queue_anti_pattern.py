@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from flows.coupling import missed_events
+from flows.coupling.store import missed_events
 from flows.formats.scenario import resolve
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The judging core over plain data: no database, no Redis."""
+"""The judges over plain data: verdicts and reasons per dimension. No database, no Redis."""
 
 from __future__ import annotations
 
@@ -7,95 +7,17 @@ from flows.coupling import (
     DECOUPLED,
     IMPLICIT,
     PARTLY,
-    ChannelInfo,
     ConsumerInfo,
-    Emitted,
     Link,
-    Model,
-    ProducerInfo,
     TypeInfo,
     count_missed,
     find_paths,
     judge_data,
     judge_path,
     missed_text,
-    offline_windows,
     template_fields,
-    version_switches,
 )
-
-ORDER_V1 = TypeInfo("OrderPlaced", 1, required=("order_id", "total"))
-ORDER_V2 = TypeInfo("OrderPlaced", 2, required=("order_id", "amount"))
-PING = TypeInfo("Ping", 1)
-
-
-def model(
-    channels: list[tuple[int, str, str]],
-    consumers: list[ConsumerInfo],
-    producers: list[ProducerInfo],
-    links: list[Link],
-) -> Model:
-    by_channel: dict[int, list[Link]] = {}
-    for link in links:
-        by_channel.setdefault(link.channel_id, []).append(link)
-    return Model(
-        slug="t",
-        channels={i: ChannelInfo(i, name, kind) for i, name, kind in channels},
-        consumers={c.id: c for c in consumers},
-        producers=tuple(producers),
-        links={k: tuple(v) for k, v in by_channel.items()},
-    )
-
-
-def producer(channel_id: int, *types: TypeInfo, name: str = "shop") -> ProducerInfo:
-    return ProducerInfo(1, name, channel_id, tuple(Emitted(t) for t in types))
-
-
-def test_a_direct_call_reaches_its_first_callee_and_that_callee_s_mirrors_only() -> None:
-    m = model(
-        [(1, "call", "direct")],
-        [
-            ConsumerInfo(10, "pricing", "pricing"),
-            ConsumerInfo(11, "other", "other"),
-            ConsumerInfo(12, "shadow", "pricing"),
-        ],
-        [producer(1, ORDER_V1)],
-        [
-            Link(1, "sub:1", consumer_id=10),
-            Link(1, "sub:2", consumer_id=11),  # never called: a call has one callee
-            Link(1, "sub:3", consumer_id=12, mirror_of=10),
-        ],
-    )
-    assert [p.consumer.name for p in find_paths(m)] == ["pricing", "shadow"]
-
-
-def test_a_rule_that_lists_other_detail_types_carries_none_of_the_producer_s_messages() -> None:
-    m = model(
-        [(1, "bus", "bus")],
-        [ConsumerInfo(10, "billing", "billing"), ConsumerInfo(11, "pinger", "pinger")],
-        [producer(1, ORDER_V1, PING)],
-        [
-            Link(1, "target:1", consumer_id=10, rule="orders", pattern={"detail-type": ["Nope"]}),
-            Link(1, "target:2", consumer_id=11, rule="pings", pattern={"detail-type": ["Ping"]}),
-        ],
-    )
-    (path,) = find_paths(m)
-    assert path.consumer.name == "pinger"
-    assert [e.type for e in path.carries] == [PING]
-
-
-def test_a_loop_of_topics_ends() -> None:
-    m = model(
-        [(1, "a", "topic"), (2, "b", "topic")],
-        [ConsumerInfo(10, "c", "c")],
-        [producer(1, ORDER_V1)],
-        [
-            Link(1, "sub:1", target_id=2),
-            Link(2, "sub:2", target_id=1),
-            Link(2, "sub:3", consumer_id=10),
-        ],
-    )
-    assert [[link.edge for link in p.links] for p in find_paths(m)] == [["sub:1", "sub:3"]]
+from tests.coupling.plain import ORDER_V1, bus_to, model, producer
 
 
 def test_a_queue_shared_by_two_services_is_topology_coupled_and_shows_the_missed_figure() -> None:
@@ -145,10 +67,6 @@ def test_workers_of_one_service_on_an_event_queue_are_partly_coupled() -> None:
     report = judge_path(m, find_paths(m)[0])
     assert report.verdict("topology") == PARTLY
     assert count_missed(m, [("queue:1", "consumer:10", "m1")]) == []  # one service: nothing missed
-
-
-def bus_to(consumer: ConsumerInfo, link: Link, *types: TypeInfo) -> Model:
-    return model([(1, "bus", "bus")], [consumer], [producer(1, *types)], [link])
 
 
 TEMPLATE = '{"order": "<order>", "amount": <amount>}'
@@ -214,24 +132,6 @@ def test_an_undeclared_consumer_is_implicit_and_a_pinned_compatible_one_is_partl
     assert judgement.verdict == PARTLY and "pinned to OrderPlaced v1" in judgement.reason
     m = bus_to(pinned, Link(1, "target:1", consumer_id=10, rule="all"), ORDER_V1)
     assert judge_data(m, find_paths(m)[0]).verdict == DECOUPLED
-
-
-def test_script_facts_offline_windows_and_version_switches() -> None:
-    script = [
-        {"at": 45, "consumer": "a", "set": {"online": True}},
-        {"at": 20, "consumer": "a", "set": {"online": False}},
-        {"at": 50, "consumer": "b", "set": {"failure_rate": 0}},
-        {"at": 12.5, "consumer": "c", "set": {"online": True}},
-        {"at": 30, "producer": "shop", "emit": {"type": "OrderPlaced", "version": 2}},
-        {"at": 31, "say": "narration only"},
-    ]
-    assert offline_windows(script, ["c", "d"]) == {
-        "a": [(20.0, 45.0)],
-        "c": [(0.0, 12.5)],
-        "d": [(0.0, None)],
-    }
-    switches = version_switches(script, {("OrderPlaced", 2): ORDER_V2})
-    assert switches == {"shop": [Emitted(ORDER_V2, 30.0)]}
 
 
 def test_template_fields_reads_the_object_keys_a_template_makes() -> None:
