@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
+from flows.models import Rule, Subscription
 from flows.scenario import scenario_load_file
 from tests import factories as f
 
@@ -126,3 +127,26 @@ def test_static_files_are_served_without_debug(client: Client) -> None:
         response = client.get(path)
         assert response.status_code == 200, path
         assert kind in response["Content-Type"]
+
+
+def test_about_shows_patterns_and_filter_policies_as_json_one_can_paste_back(
+    client: Client,
+) -> None:
+    import html
+    import json
+    import re
+
+    for slug in ("shop", "events-on-a-topic"):
+        topology = scenario_load_file(slug)
+        body = client.get(f"/topologies/{slug}/").content.decode()
+        shown = [
+            json.loads(html.unescape(t)) for t in re.findall(r'<pre class="json">(.*?)</pre>', body)
+        ]
+        rules = [r.event_pattern for r in Rule.objects.filter(bus__topology=topology)]
+        policies = [
+            s.filter_policy
+            for s in Subscription.objects.filter(channel__topology=topology)
+            if s.filter_policy is not None
+        ]
+        assert rules or policies
+        assert sorted(map(json.dumps, shown)) == sorted(map(json.dumps, rules + policies))
