@@ -33,9 +33,9 @@ from flows.live import frames, sender
 from flows.models import Consumer, Hop, MessageChannel, Producer, Run, Topology
 
 MAX_FRAME_BYTES = 64 * 1024
-RESUME_LIMIT = 5000
-RESUME_CHUNK = 1000
-TRACE_LIMIT = 500
+RESUME_LIMIT = 5000  # hops in one resume answer; a client still behind asks again
+RESUME_CHUNK = 1000  # hops per frame of that answer
+TRACE_LIMIT = 500  # hops in one trace answer (so a client should name the run)
 
 
 class FrameError(ValueError):
