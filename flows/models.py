@@ -643,7 +643,8 @@ class HopStage(models.TextChoices):
 
 
 class Hop(models.Model):
-    """A persisted hop event (docs/contracts.md); ``flows.live.hop_payload`` is its wire form."""
+    """A persisted hop event (docs/contracts.md); ``flows.live.frames.hop_from_row`` is its
+    wire form."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="hops")
     seq = models.BigIntegerField()

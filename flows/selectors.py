@@ -9,7 +9,7 @@ import orjson
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from flows import ids, live
+from flows import ids
 from flows.engine import driver
 from flows.engine.config import (
     ChannelCfg,
@@ -22,6 +22,7 @@ from flows.engine.config import (
     compile_validator,
 )
 from flows.engine.keys import RunKeys
+from flows.live import frames
 from flows.models import (
     Consumer,
     Hop,
@@ -308,10 +309,10 @@ def hops_after(*, run_id: int, after_seq: int, limit: int) -> list[dict[str, Any
     """
     pending = driver.pending_hops(client(), run_id)
     rows = Hop.objects.filter(run_id=run_id, seq__gt=after_seq).order_by("seq")[:limit]
-    by_seq = {row.seq: live.hop_from_row(row) for row in rows}
+    by_seq = {row.seq: frames.hop_from_row(row) for row in rows}
     for hop in pending:
         if hop["seq"] > after_seq:
-            by_seq.setdefault(hop["seq"], live.hop_payload(hop))
+            by_seq.setdefault(hop["seq"], frames.hop_payload(hop))
     return [by_seq[seq] for seq in sorted(by_seq)][:limit]
 
 

@@ -14,9 +14,10 @@ from celery import current_app
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from flows import live, selectors
+from flows import selectors
 from flows.engine import commands, driver, keys
 from flows.engine.engine import counters as engine_counters
+from flows.live import frames, sender
 from flows.models import (
     ChannelKind,
     Consumer,
@@ -62,7 +63,7 @@ def run_start(*, topology: Topology, seed: int | None = None) -> Run:
         r.delete(*stale)
     r.hset(keys.ACTIVE_RUNS, str(run.pk), str(topology.pk))
     transaction.on_commit(lambda: _kick(run.pk))
-    transaction.on_commit(lambda: live.send(topology.slug, run_frame(run)))
+    transaction.on_commit(lambda: sender.send(topology.slug, frames.run_frame(run)))
     return run
 
 
@@ -89,7 +90,7 @@ def run_stop(*, run: Run) -> Run:
     run.counters = run_counters(run=run)
     run.save(update_fields=["status", "stopped_at", "counters"])
     slug = run.topology.slug
-    transaction.on_commit(lambda: live.send(slug, run_frame(run)))
+    transaction.on_commit(lambda: sender.send(slug, frames.run_frame(run)))
     return run
 
 
@@ -121,16 +122,12 @@ def _counters_publish(handle: driver.RunHandle, config: Any, now: int) -> None:
     if now - handle.counters_at < COUNTERS_EVERY_MS:
         return
     handle.counters_at = now
-    frame = {"type": "counters", **engine_counters(client(), handle.run_id, config)}
-    live.send(handle.slug, frame)
+    counters = engine_counters(client(), handle.run_id, config)
+    sender.send(handle.slug, frames.counters_frame(counters))
 
 
 def running_run(topology: Topology) -> Run | None:
     return Run.objects.filter(topology=topology, status=RunStatus.RUNNING).first()
-
-
-def run_frame(run: Run) -> dict[str, Any]:
-    return {"type": "run", "run": {"id": run.pk, "status": run.status, "seed": run.seed}}
 
 
 def run_counters(*, run: Run) -> dict[str, Any]:
@@ -265,7 +262,7 @@ def topology_touch(*, topology_id: int) -> None:
         return
     topology = Topology.objects.filter(pk=topology_id).first()
     if topology is not None:
-        live.send(topology.slug, {"type": "graph", "graph": selectors.topology_graph(topology)})
+        sender.send(topology.slug, frames.graph_frame(selectors.topology_graph(topology)))
 
 
 # --- hops ---------------------------------------------------------------------------------------
@@ -279,7 +276,7 @@ def hops_publish(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
     A resume reads the Redis stream's tail as well as the database (``hops_after``), so a
     client never misses a hop that is sent but not yet stored.
     """
-    live.send(slug, live.hops_frame(run_id, (live.hop_payload(h) for h in hops)))
+    sender.send(slug, frames.hops_frame(run_id, (frames.hop_payload(h) for h in hops)))
     hops_persist(run_id=run_id, hops=hops)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -19,3 +21,10 @@ def ago(value: datetime | None) -> str:
     if (timezone.now() - value).total_seconds() < 60:
         return "just now"
     return f"{timesince(value)} ago"
+
+
+@register.filter
+def as_json(value: Any) -> str:
+    """``value`` as JSON text a person can paste back (not Python's repr: no single quotes,
+    ``true``/``null`` rather than ``True``/``None``). Autoescaping still applies."""
+    return json.dumps(value, ensure_ascii=False)

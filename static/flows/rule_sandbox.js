@@ -1,19 +1,14 @@
 // The rule editor's sandbox: test the unsaved pattern against a sample or recent event,
 // and see what the draft would change over the bus's recent traffic. Every value from an
 // event or a pattern is shown with textContent.
+import { element } from "./helpers.js";
+
 (function () {
   "use strict";
 
   function csrfToken() {
     const input = document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
-  }
-
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined) node.textContent = text;
-    if (className) node.className = className;
-    return node;
   }
 
   function pattern() {
@@ -31,7 +26,7 @@
   }
 
   function showError(out, message) {
-    out.replaceChildren(el("p", message, "errornote"));
+    out.replaceChildren(element("p", { text: message, className: "errornote" }));
   }
 
   function showTest(out, data) {
@@ -39,20 +34,22 @@
       showError(out, "The pattern is not valid: " + data.error);
       return;
     }
-    const verdict = el("p", data.matches ? "✔ Match" : "✘ No match",
-                       data.matches ? "sandbox-match" : "sandbox-nomatch");
+    const verdict = element("p", {
+      text: data.matches ? "✔ Match" : "✘ No match",
+      className: data.matches ? "sandbox-match" : "sandbox-nomatch",
+    });
     const nodes = [verdict];
     if (!data.matches) {
-      const table = el("table", undefined, "sandbox-explain");
-      const head = el("tr");
-      ["clause (path)", "expected", "actual", "why"].forEach((h) => head.append(el("th", h)));
+      const table = element("table", { className: "sandbox-explain" });
+      const head = element("tr");
+      ["clause (path)", "expected", "actual", "why"].forEach((h) => head.append(element("th", { text: h })));
       table.append(head);
       data.explanation.forEach((m) => {
-        const row = el("tr");
-        row.append(el("td", m.path));
-        row.append(el("td", JSON.stringify(m.expected)));
-        row.append(el("td", m.missing ? "(missing)" : JSON.stringify(m.actual)));
-        row.append(el("td", m.message || ""));
+        const row = element("tr");
+        row.append(element("td", { text: m.path }));
+        row.append(element("td", { text: JSON.stringify(m.expected) }));
+        row.append(element("td", { text: m.missing ? "(missing)" : JSON.stringify(m.actual) }));
+        row.append(element("td", { text: m.message || "" }));
         table.append(row);
       });
       nodes.push(table);
@@ -66,26 +63,26 @@
       return;
     }
     if (!data.events) {
-      out.replaceChildren(el("p", "This bus has no recent events yet: start a run, then try again."));
+      out.replaceChildren(element("p", { text: "This bus has no recent events yet: start a run, then try again." }));
       return;
     }
     const where = data.source === "archive" ? "archived on this bus" : "published on this bus";
-    const summary = el("p",
+    const summary = element("p", { text:
       `Of the last ${data.events} events ${where}, the saved rule matches ${data.matched_before} and the ` +
       `draft would match ${data.matched_after} (${data.gained.length} gained, ` +
       `${data.lost.length} lost). Events no rule matches: ${data.unmatched_before} now, ` +
-      `${data.unmatched_after} with the draft.`);
+      `${data.unmatched_after} with the draft.` });
     const nodes = [summary];
     if (data.targets.length) {
-      const list = el("ul");
+      const list = element("ul");
       data.targets.forEach((t) => {
         const sign = t.change > 0 ? "gains" : t.change < 0 ? "loses" : "keeps";
-        list.append(el("li", `${t.target} ${sign} ${Math.abs(t.change)} ` +
-                                `(${t.before} → ${t.after} events)`));
+        list.append(element("li", { text: `${t.target} ${sign} ${Math.abs(t.change)} ` +
+                                         `(${t.before} → ${t.after} events)` }));
       });
       nodes.push(list);
     } else {
-      nodes.push(el("p", "This rule has no saved targets yet.", "help"));
+      nodes.push(element("p", { text: "This rule has no saved targets yet.", className: "help" }));
     }
     out.replaceChildren(...nodes);
   }
@@ -98,11 +95,11 @@
     const response = await fetch(url, { credentials: "same-origin" });
     if (!response.ok) return;
     const { events } = await response.json();
-    select.replaceChildren(el("option", events.length ? "— pick a recent event —"
-                                                       : "— no recent events on this bus —"));
+    select.replaceChildren(element("option", { text: events.length ? "— pick a recent event —"
+                                                                 : "— no recent events on this bus —" }));
     select.firstChild.value = "";
     events.forEach((event, i) => {
-      const option = el("option", `${event["detail-type"] || "?"} · ${event.id} · ${event.time}`);
+      const option = element("option", { text: `${event["detail-type"] || "?"} · ${event.id} · ${event.time}` });
       option.value = String(i);
       select.append(option);
     });

@@ -331,7 +331,14 @@ def test_a_rule_edited_in_admin_redraws_the_open_diagram(
     assert "big-orders" in dash.hooks("h.edgeLabels()")
     rule = Rule.objects.get(name="big-orders")
     admin = dash.page.context.new_page()
+    admin_errors: list[str] = []
+    admin.on("pageerror", lambda exc: admin_errors.append(str(exc)))
     admin.goto(f"{dash.base_url}/admin/flows/rule/{rule.pk}/change/")
+    # The sandbox (an ES module sharing static/flows/helpers.js) fills its event picker.
+    admin.wait_for_function(
+        "/recent event/.test(document.querySelector('#sandbox-recent option').textContent)"
+    )
+    assert admin_errors == []
     admin.fill("#id_name", "huge-orders")
     admin.click("input[name=_save]")
     admin.wait_for_url("**/admin/flows/rule/")

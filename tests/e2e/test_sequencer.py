@@ -46,6 +46,16 @@ async () => {
   seq.accept({ run: 2, hops: hops(1, 2) });
   seq.accept({ run: 1, hops: hops(32, 33) });
   out.newRun = { run: seq.run, last: seq.lastSeq };
+  // A resume answer stays open until a frame says no more follows, whatever its size.
+  seq.reset(3, 0);
+  seq.accept({ run: 3, hops: hops(5, 5) });
+  seq.accept({ run: 3, resumed: true, more: true, hops: hops(1, 2) });
+  const openAfterPart = seq.resumeOpen;
+  t += 1500;
+  seq.tick();
+  const asksWhileOpen = asks.filter((a) => a[0] === 3).length;
+  seq.accept({ run: 3, resumed: true, more: false, hops: hops(3, 4) });
+  out.more = { openAfterPart, asksWhileOpen, openAfterLast: seq.resumeOpen, last: seq.lastSeq };
   return out;
 }
 """
@@ -68,3 +78,11 @@ def test_hops_are_delivered_once_in_seq_order_and_gaps_are_resumed(module_page: 
     assert out["skipped"] == {"last": 31, "missed": 15}
     # A newer run takes over; hops of the older one are ignored.
     assert out["newRun"] == {"run": 2, "last": 2}
+    # A resume answered in several frames: the client waits for the one with more: false
+    # (it does not ask again meanwhile) and does not guess the end from a frame's size.
+    assert out["more"] == {
+        "openAfterPart": True,
+        "asksWhileOpen": 1,
+        "openAfterLast": False,
+        "last": 5,
+    }

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client, override_settings
 
 from flows.formats.scenario import scenario_load_file
+from flows.models import Rule, Subscription
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +157,26 @@ def test_a_run_started_seconds_ago_says_just_now(admin_client: Client) -> None:
     Run.objects.create(topology=topology, seed=1, status="stopped")
     body = admin_client.get("/").content.decode()
     assert "just now" in body and "0 minutes" not in body
+
+
+def test_about_shows_patterns_and_filter_policies_as_json_one_can_paste_back(
+    client: Client,
+) -> None:
+    import html
+    import json
+    import re
+
+    for slug in ("shop", "events-on-a-topic"):
+        topology = scenario_load_file(slug)
+        body = client.get(f"/topologies/{slug}/").content.decode()
+        shown = [
+            json.loads(html.unescape(t)) for t in re.findall(r'<pre class="json">(.*?)</pre>', body)
+        ]
+        rules = [r.event_pattern for r in Rule.objects.filter(bus__topology=topology)]
+        policies = [
+            s.filter_policy
+            for s in Subscription.objects.filter(channel__topology=topology)
+            if s.filter_policy is not None
+        ]
+        assert rules or policies
+        assert sorted(map(json.dumps, shown)) == sorted(map(json.dumps, rules + policies))

@@ -6,7 +6,8 @@ from typing import Any
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from flows import live, selectors
+from flows import selectors
+from flows.live import frames
 
 
 class Command(BaseCommand):
@@ -24,5 +25,4 @@ class Command(BaseCommand):
         if not hops:
             raise CommandError(f"No hops recorded for message {msg_id}")
         for hop in hops:
-            line = {**live.hop_from_row(hop), "detail": hop.detail}
-            self.stdout.write(orjson.dumps(line).decode())
+            self.stdout.write(orjson.dumps(frames.traced_hop(hop)).decode())

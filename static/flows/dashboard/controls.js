@@ -2,6 +2,9 @@
 // node panel: a node's counters and, for staff, pause/resume a producer, take a consumer
 // offline/online, redrive a dead-letter queue.
 
+import { element, fullCount } from "../helpers.js";
+import { CLIENT, consumerFrame, producerFrame, redriveFrame, runStartFrame, runStopFrame } from "./protocol.js";
+
 const KIND_NAMES = {
   producer: "producer",
   queue: "queue",
@@ -48,10 +51,6 @@ const STAT_HELP = {
 
 const TOTALS = ["published", "copies", "processed", "dead_lettered", "filtered", "unmatched", "in_flight", "lost"];
 
-function fmt(n) {
-  return Number(n || 0).toLocaleString("en-US");
-}
-
 export class Controls {
   constructor({ graph, send, toast, showTab, onPublishTo }) {
     this.graph = graph;
@@ -70,7 +69,7 @@ export class Controls {
       this.start();
     });
     this.$("run-stop").addEventListener("click", () => {
-      if (this.send({ type: "run.stop" })) this.busy(this.$("run-stop"));
+      if (this.send(runStopFrame())) this.busy(this.$("run-stop"));
       else this.toast("Not connected; try again in a moment.", "bad");
     });
   }
@@ -90,16 +89,15 @@ export class Controls {
 
   start() {
     const raw = this.$("run-seed").value.trim();
-    const frame = { type: "run.start" };
+    let seed;
     if (raw !== "") {
-      const seed = Number(raw);
+      seed = Number(raw);
       if (!Number.isSafeInteger(seed) || seed < 0) {
         this.toast("The seed is a whole number (or empty for a random one).", "bad");
         return;
       }
-      frame.seed = seed;
     }
-    if (this.send(frame)) this.busy(this.$("run-start"));
+    if (this.send(runStartFrame(seed))) this.busy(this.$("run-start"));
     else this.toast("Not connected; try again in a moment.", "bad");
   }
 
@@ -128,13 +126,13 @@ export class Controls {
     for (const id of ["run-start", "run-stop"]) delete this.$(id).dataset.busy;
     this.setRun(this.run);
     const what = {
-      "run.start": `Run ${frame.run} started.`,
-      "run.stop": `Run ${frame.run} stopped.`,
-      "producer.pause": "Producer paused.",
-      "producer.resume": "Producer resumed.",
-      "consumer.offline": "Consumer is offline.",
-      "consumer.online": "Consumer is online.",
-      redrive: "Dead letters sent back to their queues.",
+      [CLIENT.RUN_START]: `Run ${frame.run} started.`,
+      [CLIENT.RUN_STOP]: `Run ${frame.run} stopped.`,
+      [CLIENT.PRODUCER_PAUSE]: "Producer paused.",
+      [CLIENT.PRODUCER_RESUME]: "Producer resumed.",
+      [CLIENT.CONSUMER_OFFLINE]: "Consumer is offline.",
+      [CLIENT.CONSUMER_ONLINE]: "Consumer is online.",
+      [CLIENT.REDRIVE]: "Dead letters sent back to their queues.",
     }[frame.of];
     if (what) this.toast(what, "ok");
   }
@@ -149,7 +147,7 @@ export class Controls {
     const totals = (counters && counters.totals) || {};
     for (const name of TOTALS) {
       const node = this.$(`acct-${name}`);
-      if (node) node.textContent = fmt(totals[name]);
+      if (node) node.textContent = fullCount(totals[name]);
     }
     this.$("acct-lost-item").dataset.bad = totals.lost ? "1" : "0";
     if (this.nodeId) this.renderStats();
@@ -214,28 +212,21 @@ export class Controls {
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
     });
     const rows = keys.map((key) => {
-      const tr = document.createElement("tr");
-      const th = document.createElement("th");
-      th.textContent = key.replace(/_/g, " ");
+      const tr = element("tr");
+      const th = element("th", { text: key.replace(/_/g, " ") });
       if (STAT_HELP[key]) th.title = STAT_HELP[key];
-      const td = document.createElement("td");
-      td.className = "num";
-      td.textContent = fmt(stats[key]);
-      tr.append(th, td);
+      tr.append(th, element("td", { className: "num", text: fullCount(stats[key]) }));
       return tr;
     });
     if (!rows.length) {
-      const tr = document.createElement("tr");
-      const td = document.createElement("td");
-      td.className = "muted";
-      td.textContent = this.counters ? "nothing counted here yet" : "no run yet";
-      tr.appendChild(td);
+      const tr = element("tr");
+      tr.appendChild(element("td", { className: "muted", text: this.counters ? "nothing counted here yet" : "no run yet" }));
       rows.push(tr);
     }
     body.replaceChildren(...rows);
     const node = this.graph.nodesById.get(this.nodeId);
     const redrive = document.getElementById("node-redrive");
-    if (redrive && node) redrive.textContent = `Redrive ${fmt(stats.parked || 0)} dead letters`;
+    if (redrive && node) redrive.textContent = `Redrive ${fullCount(stats.parked || 0)} dead letters`;
   }
 
   renderActions(node) {
@@ -243,10 +234,8 @@ export class Controls {
     box.replaceChildren();
     const id = Number(String(node.id).split(":")[1]);
     const button = (label, frame, { primary = false, id: domId } = {}) => {
-      const b = document.createElement("button");
+      const b = element("button", { className: primary ? "btn primary" : "btn", text: label });
       b.type = "button";
-      b.className = primary ? "btn primary" : "btn";
-      b.textContent = label;
       if (domId) b.id = domId;
       b.disabled = !this.staff;
       if (!this.staff) b.title = "Log in as staff to control runs";
@@ -257,23 +246,21 @@ export class Controls {
       return b;
     };
     if (node.kind === "producer") {
-      if (node.paused) button("▶ Resume producer", { type: "producer.resume", producer: id }, { primary: true, id: "node-toggle" });
-      else button("⏸ Pause producer", { type: "producer.pause", producer: id }, { id: "node-toggle" });
+      if (node.paused) button("▶ Resume producer", producerFrame(id, false), { primary: true, id: "node-toggle" });
+      else button("⏸ Pause producer", producerFrame(id, true), { id: "node-toggle" });
     }
     if (node.kind === "consumer") {
-      if (node.online === false) button("Bring online", { type: "consumer.online", consumer: id }, { primary: true, id: "node-toggle" });
-      else button("Take offline", { type: "consumer.offline", consumer: id }, { id: "node-toggle" });
+      if (node.online === false) button("Bring online", consumerFrame(id, true), { primary: true, id: "node-toggle" });
+      else button("Take offline", consumerFrame(id, false), { id: "node-toggle" });
     }
     const isDlq = this.graph.data.edges.some((e) => e.kind === "dead_letter" && e.target === node.id);
     if (node.kind === "queue" && isDlq) {
-      button("Redrive dead letters", { type: "redrive", channel: id }, { id: "node-redrive" });
+      button("Redrive dead letters", redriveFrame(id), { id: "node-redrive" });
       this.renderStats();
     }
     if (["queue", "topic", "bus", "direct"].includes(node.kind)) {
-      const b = document.createElement("button");
+      const b = element("button", { className: "btn", text: "Publish a test message here…" });
       b.type = "button";
-      b.className = "btn";
-      b.textContent = "Publish a test message here…";
       b.addEventListener("click", () => this.onPublishTo(node.id));
       box.appendChild(b);
     }

@@ -2,17 +2,13 @@
 // each hop carried (payload, body, transformed input), the rule or filter policy that
 // routed or dropped it, and each failure's reason. Everything is set with textContent.
 
+import { element } from "../helpers.js";
+import { traceFrame } from "./protocol.js";
+
 const TERMINAL = new Set(["processed", "dead_lettered", "filtered", "unmatched"]);
 const EMPTY_RETRY_MS = 500;
 const EMPTY_RETRIES = 12;
 const LIVE_REFRESH_MS = 400;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function pretty(value) {
   try {
@@ -61,7 +57,9 @@ export class Inspector {
     if (!this.msg) return;
     clearTimeout(this.timer);
     this.timer = null;
-    if (!this.send({ type: "trace", msg: this.msg })) {
+    // The current run's id keeps the answer to that run (another run of the same seed has
+    // the same message ids, and the server caps a trace's length).
+    if (!this.send(traceFrame(this.msg, this.currentRun()))) {
       this.$("trace-summary").textContent = "not connected: the trace is asked again once the connection is back";
     }
   }
@@ -128,27 +126,27 @@ export class Inspector {
   }
 
   item(hop, t0) {
-    const li = el("li", `hop st-${TERMINAL.has(hop.stage) || hop.stage === "failed" ? hop.stage : "step"}`);
+    const li = element("li", { className: `hop st-${TERMINAL.has(hop.stage) || hop.stage === "failed" ? hop.stage : "step"}` });
     li.dataset.stage = hop.stage;
-    const head = el("div", "hop-head");
-    head.appendChild(el("span", "hop-time mono", `+${Math.max(0, hop.at - t0)} ms`));
-    head.appendChild(el("span", `stage st-${hop.stage}`, String(hop.stage).replace("_", " ")));
+    const head = element("div", { className: "hop-head" });
+    head.appendChild(element("span", { className: "hop-time mono", text: `+${Math.max(0, hop.at - t0)} ms` }));
+    head.appendChild(element("span", { className: `stage st-${hop.stage}`, text: String(hop.stage).replace("_", " ") }));
     const from = this.graph.label(hop.from);
     const to = hop.to && hop.to !== hop.from ? this.graph.label(hop.to) : "";
-    head.appendChild(el("span", "hop-path", to ? `${from} → ${to}` : `at ${from}`));
-    if (hop.attempt > 1) head.appendChild(el("span", "hop-attempt", `attempt ${hop.attempt}`));
+    head.appendChild(element("span", { className: "hop-path", text: to ? `${from} → ${to}` : `at ${from}` }));
+    if (hop.attempt > 1) head.appendChild(element("span", { className: "hop-attempt", text: `attempt ${hop.attempt}` }));
     li.appendChild(head);
 
     const detail = hop.detail && typeof hop.detail === "object" ? { ...hop.detail } : {};
-    const dl = el("dl", "hop-detail");
+    const dl = element("dl", { className: "hop-detail" });
     const add = (term, value, className) => {
-      dl.appendChild(el("dt", "", term));
-      const dd = el("dd", className || "");
+      dl.appendChild(element("dt", { text: term }));
+      const dd = element("dd", { className });
       if (value instanceof Node) dd.appendChild(value);
       else dd.textContent = value;
       dl.appendChild(dd);
     };
-    const json = (value) => el("pre", "json", pretty(value));
+    const json = (value) => element("pre", { className: "json", text: pretty(value) });
 
     const edge = hop.edge ? this.graph.edgesById.get(hop.edge) : undefined;
     if ("rule" in detail) {

@@ -1,6 +1,8 @@
 // The publish editor: pick a channel and a message type, edit the JSON (prefilled with an
 // example built from the type's JSON Schema), validated as JSON before it is sent.
 
+import { publishFrame } from "./protocol.js";
+
 const CUSTOM = "";
 
 function exampleString(schema, name) {
@@ -178,7 +180,7 @@ export class Publisher {
       return;
     }
     const result = this.$("publish-result");
-    if (!this.send({ type: "publish", channel: id, message })) {
+    if (!this.send(publishFrame(id, message))) {
       result.textContent = "Not connected; try again in a moment.";
       return;
     }

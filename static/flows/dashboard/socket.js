@@ -3,7 +3,6 @@
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10000;
-const RESUME_CHUNK = 1000; // the server's chunk size: a shorter resumed frame is the last
 const RESUME_RETRY_MS = 3000; // a resume unanswered this long is asked again
 const RESUME_MIN_GAP_MS = 1000; // never ask more often than this
 const GAP_GIVE_UP_MS = 8000; // hops the database does not have: skip them, say so
@@ -141,7 +140,8 @@ export class HopSequencer {
       }
       this.pending.set(hop.seq, { hop, live });
     }
-    if (frame.resumed && frame.hops.length < RESUME_CHUNK) this.resumeOpen = false;
+    // The last frame of a resume answer says so (more: false): the answer is complete.
+    if (frame.resumed && !frame.more) this.resumeOpen = false;
     this.drain();
     if (this.pending.size) {
       if (this.gapSince === null) this.gapSince = this.now();

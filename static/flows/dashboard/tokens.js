@@ -3,6 +3,7 @@
 // One requestAnimationFrame loop; tokens live in a pooled array and are drawn in one
 // path per colour.
 
+import { shortCount } from "../helpers.js";
 import { pointAt } from "./graph.js";
 
 const MAX_TOKENS = 1500;
@@ -543,40 +544,34 @@ export class TokenLayer {
   }
 }
 
-function fmt(n) {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
-  return String(n);
-}
-
 /** The few numbers worth a badge on the diagram; the node panel shows all counters. */
-export function badgesFor(node, s, isDlq = false) {
+function badgesFor(node, s, isDlq = false) {
   const out = [];
   if (node.kind === "producer" && node.paused) out.push({ text: "paused", colour: C.amber });
   if (node.kind === "consumer" && node.online === false) out.push({ text: "offline", colour: C.failed });
   if (!s) return out;
   switch (node.kind) {
     case "queue":
-      if (isDlq || s.parked) out.push({ text: `parked ${fmt(s.parked || 0)}`, colour: C.dead });
-      if (!isDlq || s.depth) out.push({ text: `depth ${fmt(s.depth || 0)}`, colour: C.command });
-      if (s.in_flight) out.push({ text: `in flight ${fmt(s.in_flight)}`, colour: C.accent });
+      if (isDlq || s.parked) out.push({ text: `parked ${shortCount(s.parked || 0)}`, colour: C.dead });
+      if (!isDlq || s.depth) out.push({ text: `depth ${shortCount(s.depth || 0)}`, colour: C.command });
+      if (s.in_flight) out.push({ text: `in flight ${shortCount(s.in_flight)}`, colour: C.accent });
       break;
     case "consumer":
-      out.push({ text: `✓ ${fmt(s.processed || 0)}`, colour: C.ok });
-      if (s.failed) out.push({ text: `✗ ${fmt(s.failed)}`, colour: C.failed });
+      out.push({ text: `✓ ${shortCount(s.processed || 0)}`, colour: C.ok });
+      if (s.failed) out.push({ text: `✗ ${shortCount(s.failed)}`, colour: C.failed });
       break;
     case "producer":
-      if (s.published) out.push({ text: `sent ${fmt(s.published)}`, colour: C.accent });
-      if (s.failed) out.push({ text: `✗ ${fmt(s.failed)}`, colour: C.failed });
+      if (s.published) out.push({ text: `sent ${shortCount(s.published)}`, colour: C.accent });
+      if (s.failed) out.push({ text: `✗ ${shortCount(s.failed)}`, colour: C.failed });
       break;
     case "topic":
-      if (s.filtered) out.push({ text: `filtered ${fmt(s.filtered)}`, colour: C.grey });
+      if (s.filtered) out.push({ text: `filtered ${shortCount(s.filtered)}`, colour: C.grey });
       break;
     case "bus":
-      if (s.unmatched) out.push({ text: `unmatched ${fmt(s.unmatched)}`, colour: C.grey });
+      if (s.unmatched) out.push({ text: `unmatched ${shortCount(s.unmatched)}`, colour: C.grey });
       break;
     case "direct":
-      if (s.failed_calls) out.push({ text: `✗ ${fmt(s.failed_calls)}`, colour: C.failed });
+      if (s.failed_calls) out.push({ text: `✗ ${shortCount(s.failed_calls)}`, colour: C.failed });
       break;
     default:
       break;

@@ -13,8 +13,9 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser, User
 
 from eventviz.asgi import application
-from flows import live
 from flows.formats.scenario import scenario_load_file
+from flows.live import frames, sender
+from flows.live.socket import RESUME_CHUNK, TRACE_LIMIT
 from flows.models import Hop, Run
 from flows.ws_urls import websocket_urlpatterns
 
@@ -100,16 +101,33 @@ def test_resume_sends_exactly_the_missed_hops(shop) -> None:
 
     async def body(ws, snapshot):
         await ws.send_json_to({"type": "resume", "run": run_obj.pk, "after_seq": 1200})
-        seqs = []
+        seqs, mores = [], []
         while len(seqs) < 1300:
             frame = await ws.receive_json_from(timeout=5)
             assert frame["type"] == "hops" and frame["resumed"] is True
             seqs.extend(h["seq"] for h in frame["hops"])
+            mores.append(frame["more"])
         assert await ws.receive_nothing(timeout=0.2)
-        return seqs
+        return seqs, mores
 
-    seqs = with_socket(None, body)
+    seqs, mores = with_socket(None, body)
     assert seqs == list(range(1201, 2501))
+    # The answer says where it ends: the client does not guess from a frame's size.
+    assert mores == [True, False]
+
+
+def test_a_resume_answer_of_exactly_one_full_frame_says_no_more_follows(shop) -> None:
+    run_obj = Run.objects.create(topology=shop, seed=1)
+    add_hops(run_obj, range(1, RESUME_CHUNK + 1))
+
+    async def body(ws, snapshot):
+        await ws.send_json_to({"type": "resume", "run": run_obj.pk, "after_seq": 0})
+        frame = await ws.receive_json_from(timeout=5)
+        assert await ws.receive_nothing(timeout=0.2)
+        return frame
+
+    frame = with_socket(None, body)
+    assert len(frame["hops"]) == RESUME_CHUNK and frame["more"] is False
 
 
 def test_resume_when_nothing_was_missed_answers_an_empty_batch(shop) -> None:
@@ -121,7 +139,13 @@ def test_resume_when_nothing_was_missed_answers_an_empty_batch(shop) -> None:
         return await ws.receive_json_from(timeout=5)
 
     frame = with_socket(None, body)
-    assert frame == {"type": "hops", "run": run_obj.pk, "hops": [], "resumed": True}
+    assert frame == {
+        "type": "hops",
+        "run": run_obj.pk,
+        "hops": [],
+        "resumed": True,
+        "more": False,
+    }
 
 
 def test_hop_batches_from_the_channel_layer_reach_the_client_as_sent(shop) -> None:
@@ -144,7 +168,7 @@ def test_hop_batches_from_the_channel_layer_reach_the_client_as_sent(shop) -> No
 
     async def body(ws, snapshot):
         await asyncio.sleep(0.1)
-        await asyncio.to_thread(live.send, "shop", live.hops_frame(9, hops))
+        await asyncio.to_thread(sender.send, "shop", frames.hops_frame(9, hops))
         return await ws.receive_json_from(timeout=5)
 
     frame = with_socket(None, body)
@@ -362,3 +386,32 @@ def test_errors_name_the_refused_frame_and_traces_keep_to_one_run(shop) -> None:
     refused, trace = with_socket(None, body)
     assert refused["of"] == "run.stop" and "for staff" in refused["error"]
     assert {h["run"] for h in trace["hops"]} == {second.pk} and len(trace["hops"]) == 3
+
+
+def test_a_trace_of_the_current_run_is_complete_however_many_runs_share_its_seed(shop) -> None:
+    # The same seed makes the same message ids in every run; the trace is capped at
+    # TRACE_LIMIT hops. Asked for the current run, all of that run's hops come back.
+    msg = "00000000-0000-4000-8000-000000000001"
+    runs = [Run.objects.create(topology=shop, seed=1, status="stopped") for _ in range(3)]
+    per_run = TRACE_LIMIT // 2 + 50
+    for run_obj in runs:
+        add_hops(run_obj, range(1, per_run + 1))
+    current = runs[-1]
+
+    async def body(ws, snapshot):
+        answers = []
+        for frame in (
+            {"type": "trace", "msg": msg},
+            {"type": "trace", "msg": msg, "run": current.pk},
+        ):
+            await ws.send_json_to(frame)
+            answers.append(await ws.receive_json_from(timeout=5))
+        return answers
+
+    unscoped, scoped = with_socket(None, body)
+    # Without a run the cap cuts the latest run off (why the dashboard sends its run).
+    assert len(unscoped["hops"]) == TRACE_LIMIT
+    assert not any(h["run"] == current.pk for h in unscoped["hops"])
+    assert scoped["run"] == current.pk
+    assert [h["seq"] for h in scoped["hops"]] == list(range(1, per_run + 1))
+    assert {h["run"] for h in scoped["hops"]} == {current.pk}

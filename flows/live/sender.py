@@ -1,4 +1,4 @@
-"""The only module that talks to the channel layer.
+"""The only code that talks to the channel layer (the websocket consumer aside).
 
 Frames are encoded once (orjson) where they are made and travel as text through the
 channel layer; the websocket consumer forwards them untouched. Sends go through one
@@ -12,15 +12,16 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from channels.layers import get_channel_layer
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from flows.live.frames import Frame
 
-HOP_FIELDS = ("seq", "run", "msg", "type", "kind", "stage", "from", "to", "edge", "attempt", "at")
+log = logging.getLogger(__name__)
 
 
 def topology_group(slug: str) -> str:
@@ -28,34 +29,9 @@ def topology_group(slug: str) -> str:
     return f"topology.{slug}"
 
 
-def hop_payload(hop: dict[str, Any]) -> dict[str, Any]:
-    """The hop event of DESIGN.md, exactly: built here and nowhere else."""
-    return {name: hop[name] for name in HOP_FIELDS}
-
-
-def hop_from_row(row: Any) -> dict[str, Any]:
-    """The same payload from a persisted ``Hop`` row."""
-    return {
-        "seq": row.seq,
-        "run": row.run_id,
-        "msg": str(row.msg),
-        "type": row.type,
-        "kind": row.kind,
-        "stage": row.stage,
-        "from": row.from_node,
-        "to": row.to_node,
-        "edge": row.edge,
-        "attempt": row.attempt,
-        "at": row.at,
-    }
-
-
-def encode(frame: dict[str, Any]) -> str:
+def encode(frame: Frame | Mapping[str, Any]) -> str:
+    """A frame as the text a websocket sends: every frame passes here (the tests check it)."""
     return orjson.dumps(frame).decode()
-
-
-def hops_frame(run_id: int, hops: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "hops", "run": run_id, "hops": list(hops)}
 
 
 class _Sender:
@@ -86,6 +62,6 @@ def _sender() -> _Sender:
     return _Sender()
 
 
-def send(slug: str, frame: dict[str, Any]) -> None:
+def send(slug: str, frame: Frame) -> None:
     """Send a frame to every dashboard of a topology (fire and forget)."""
     _sender().send(topology_group(slug), encode(frame))

@@ -1,0 +1,429 @@
+"""Every frame the server sends to a dashboard: one typed builder and one JSON Schema each.
+
+Zulip's pattern: a frame is never written as a dict literal elsewhere; services, selectors
+and the websocket consumer call these builders, and the test suite checks every frame it
+sees go out (``sender.encode``, the one chokepoint) against ``SCHEMAS[frame["type"]]``.
+Changing a frame's shape means changing its TypedDict, its schema and its README line.
+
+Frame types (server -> client): snapshot, hops, counters, graph, run, trace, ack, error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+
+import jsonschema
+
+from flows.models import ChannelKind, HopStage, MessageKind, RunStatus
+
+if TYPE_CHECKING:
+    from flows.models import Hop as HopRow
+    from flows.models import Run
+
+# --- typed definitions ------------------------------------------------------------------
+
+# The hop event of DESIGN.md, exactly (``from`` is a keyword, hence the functional form).
+Hop = TypedDict(
+    "Hop",
+    {
+        "seq": int,
+        "run": int,
+        "msg": str,
+        "type": str,
+        "kind": str,
+        "stage": str,
+        "from": str,
+        "to": str,
+        "edge": str,
+        "attempt": int,
+        "at": int,
+    },
+)
+HOP_FIELDS: tuple[str, ...] = tuple(Hop.__annotations__)
+
+# A hop of a trace answer: the hop event and what it carried (payload, rule, reason...).
+TracedHop = TypedDict(
+    "TracedHop",
+    {
+        "seq": int,
+        "run": int,
+        "msg": str,
+        "type": str,
+        "kind": str,
+        "stage": str,
+        "from": str,
+        "to": str,
+        "edge": str,
+        "attempt": int,
+        "at": int,
+        "detail": dict[str, Any],
+    },
+)
+
+
+class RunInfo(TypedDict):
+    id: int
+    status: str
+    seed: int
+
+
+class ScriptProgress(TypedDict):
+    started: int | None
+    done: list[int]
+
+
+class Counters(TypedDict):
+    """What ``engine.counters`` returns (live, or stored on the run when it stopped)."""
+
+    run: int
+    seq: int
+    totals: dict[str, int]
+    nodes: dict[str, dict[str, int]]
+    script: ScriptProgress
+
+
+class SnapshotFrame(TypedDict):
+    type: Literal["snapshot"]
+    graph: dict[str, Any]
+    counters: Counters | None
+    run: RunInfo | None
+    last_seq: int
+    staff: bool
+
+
+class HopsFrame(TypedDict):
+    type: Literal["hops"]
+    run: int
+    hops: list[Hop]
+    # Only on answers to ``resume``: ``more`` says whether another frame of the same
+    # answer follows (the client stops waiting for the answer when it is false).
+    resumed: NotRequired[bool]
+    more: NotRequired[bool]
+
+
+class CountersFrame(Counters):
+    type: Literal["counters"]
+
+
+class GraphFrame(TypedDict):
+    type: Literal["graph"]
+    graph: dict[str, Any]
+
+
+class RunFrame(TypedDict):
+    type: Literal["run"]
+    run: RunInfo
+
+
+class TraceFrame(TypedDict):
+    type: Literal["trace"]
+    msg: str
+    run: int | None
+    hops: list[TracedHop]
+
+
+class AckFrame(TypedDict):
+    type: Literal["ack"]
+    of: str
+    # The one thing the control frame acted on or made: exactly one of these.
+    run: NotRequired[int]
+    producer: NotRequired[int]
+    consumer: NotRequired[int]
+    channel: NotRequired[int]
+    msg: NotRequired[str]
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    error: str
+    of: NotRequired[str]  # the refused frame's type, when it had one
+
+
+Frame = (
+    SnapshotFrame
+    | HopsFrame
+    | CountersFrame
+    | GraphFrame
+    | RunFrame
+    | TraceFrame
+    | AckFrame
+    | ErrorFrame
+)
+
+# Client -> server frames that need staff; each is acknowledged with an ``ack``.
+CONTROL_FRAMES: tuple[str, ...] = (
+    "run.start",
+    "run.stop",
+    "producer.pause",
+    "producer.resume",
+    "consumer.offline",
+    "consumer.online",
+    "publish",
+    "redrive",
+)
+
+# --- builders -----------------------------------------------------------------------------
+
+
+def hop_payload(hop: Mapping[str, Any]) -> Hop:
+    """The hop event of DESIGN.md from an engine hop (its ``detail`` left out)."""
+    return {name: hop[name] for name in HOP_FIELDS}  # type: ignore[return-value]
+
+
+def hop_from_row(row: HopRow) -> Hop:
+    """The same payload from a persisted ``Hop`` row."""
+    return {
+        "seq": row.seq,
+        "run": row.run_id,
+        "msg": str(row.msg),
+        "type": row.type,
+        "kind": row.kind,
+        "stage": row.stage,
+        "from": row.from_node,
+        "to": row.to_node,
+        "edge": row.edge,
+        "attempt": row.attempt,
+        "at": row.at,
+    }
+
+
+def traced_hop(row: HopRow) -> TracedHop:
+    """A persisted hop with its detail, as a trace shows it."""
+    return {**hop_from_row(row), "detail": row.detail}  # type: ignore[typeddict-item]
+
+
+def run_info(run: Run | None) -> RunInfo | None:
+    if run is None:
+        return None
+    return {"id": run.pk, "status": run.status, "seed": run.seed}
+
+
+def snapshot_frame(
+    *,
+    graph: dict[str, Any],
+    counters: Counters | None,
+    run: Run | None,
+    staff: bool,
+) -> SnapshotFrame:
+    """What a dashboard gets on connect: the diagram, the latest run and its counters."""
+    return {
+        "type": "snapshot",
+        "graph": graph,
+        "counters": counters,
+        "run": run_info(run),
+        "last_seq": run.last_seq if run is not None else 0,
+        "staff": staff,
+    }
+
+
+def hops_frame(run_id: int, hops: Iterable[Hop]) -> HopsFrame:
+    """A live batch of hops (one per engine tick)."""
+    return {"type": "hops", "run": run_id, "hops": list(hops)}
+
+
+def resumed_hops_frame(run_id: int, hops: Iterable[Hop], *, more: bool) -> HopsFrame:
+    """One frame of the answer to ``resume``; ``more`` is false on the answer's last frame."""
+    return {"type": "hops", "run": run_id, "hops": list(hops), "resumed": True, "more": more}
+
+
+def counters_frame(counters: Counters) -> CountersFrame:
+    return {"type": "counters", **counters}  # type: ignore[typeddict-item]
+
+
+def graph_frame(graph: dict[str, Any]) -> GraphFrame:
+    """The topology changed (a rule edited in admin, a consumer taken offline...)."""
+    return {"type": "graph", "graph": graph}
+
+
+def run_frame(run: Run) -> RunFrame:
+    """A run started or stopped."""
+    info = run_info(run)
+    assert info is not None
+    return {"type": "run", "run": info}
+
+
+def trace_frame(msg: str, run_id: int | None, hops: list[TracedHop]) -> TraceFrame:
+    return {"type": "trace", "msg": msg, "run": run_id, "hops": hops}
+
+
+def ack_frame(of: str, **acted_on: int | str) -> AckFrame:
+    """A control frame was carried out; ``acted_on`` names what it acted on or made."""
+    return {"type": "ack", "of": of, **acted_on}  # type: ignore[typeddict-item]
+
+
+def error_frame(message: str, *, of: str | None = None) -> ErrorFrame:
+    """An error; ``of`` names the refused frame's type when it had one."""
+    frame: ErrorFrame = {"type": "error", "error": message}
+    if of is not None:
+        frame["of"] = of
+    return frame
+
+
+# --- schemas ------------------------------------------------------------------------------
+
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_BOOL = {"type": "boolean"}
+_INT_MAP = {"type": "object", "additionalProperties": _INT}
+
+
+def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A closed object: these properties and no others."""
+    return {
+        "type": "object",
+        "properties": {**required, **(optional or {})},
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
+def _frame(
+    type_: str, required: dict[str, Any], optional: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return _object({"type": {"const": type_}, **required}, optional)
+
+
+_HOP_PROPERTIES = {
+    "seq": {"type": "integer", "minimum": 1},
+    "run": _INT,
+    "msg": _STR,
+    "type": _STR,
+    "kind": {"enum": list(MessageKind.values)},
+    "stage": {"enum": list(HopStage.values)},
+    "from": _STR,
+    "to": _STR,
+    "edge": _STR,
+    "attempt": {"type": "integer", "minimum": 1},
+    "at": _INT,
+}
+HOP_SCHEMA = _object(_HOP_PROPERTIES)
+TRACED_HOP_SCHEMA = _object({**_HOP_PROPERTIES, "detail": {"type": "object"}})
+
+RUN_INFO_SCHEMA = _object({"id": _INT, "status": {"enum": list(RunStatus.values)}, "seed": _INT})
+
+_COUNTERS_PROPERTIES = {
+    "run": _INT,
+    "seq": _INT,
+    "totals": _INT_MAP,
+    "nodes": {"type": "object", "additionalProperties": _INT_MAP},
+    "script": _object(
+        {
+            "started": {"type": ["integer", "null"]},
+            "done": {"type": "array", "items": _INT},
+        }
+    ),
+}
+COUNTERS_SCHEMA = _object(_COUNTERS_PROPERTIES)
+
+NODE_SCHEMA = _object(
+    {
+        "id": _STR,
+        "kind": {"enum": [*ChannelKind.values, "producer", "consumer"]},
+        "label": _STR,
+    },
+    {"fifo": _BOOL, "paused": _BOOL, "service": _STR, "online": _BOOL},
+)
+EDGE_SCHEMA = _object(
+    {
+        "id": _STR,
+        "source": _STR,
+        "target": _STR,
+        "kind": {"enum": ["publish", "subscription", "mirror", "rule", "dead_letter"]},
+        "label": _STR,
+    },
+    {
+        "filter_policy": {"type": ["object", "null"]},
+        "rule": _INT,
+        "enabled": _BOOL,
+        "pattern": {"type": "object"},
+        "transformed": _BOOL,
+    },
+)
+GRAPH_SCHEMA = _object(
+    {
+        "slug": _STR,
+        "name": _STR,
+        "description": _STR,
+        "script": {"type": "array", "items": {"type": "object"}},
+        "nodes": {"type": "array", "items": NODE_SCHEMA},
+        "edges": {"type": "array", "items": EDGE_SCHEMA},
+    }
+)
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "snapshot": _frame(
+        "snapshot",
+        {
+            "graph": GRAPH_SCHEMA,
+            "counters": {"oneOf": [COUNTERS_SCHEMA, {"type": "null"}]},
+            "run": {"oneOf": [RUN_INFO_SCHEMA, {"type": "null"}]},
+            "last_seq": {"type": "integer", "minimum": 0},
+            "staff": _BOOL,
+        },
+    ),
+    "hops": {
+        **_frame(
+            "hops",
+            {"run": _INT, "hops": {"type": "array", "items": HOP_SCHEMA}},
+            {"resumed": {"const": True}, "more": _BOOL},
+        ),
+        # A resumed batch always says whether more of its answer follows; a live one never.
+        "dependentRequired": {"resumed": ["more"], "more": ["resumed"]},
+    },
+    "counters": _frame("counters", _COUNTERS_PROPERTIES),
+    "graph": _frame("graph", {"graph": GRAPH_SCHEMA}),
+    "run": _frame("run", {"run": RUN_INFO_SCHEMA}),
+    "trace": _frame(
+        "trace",
+        {
+            "msg": _STR,
+            "run": {"type": ["integer", "null"]},
+            "hops": {"type": "array", "items": TRACED_HOP_SCHEMA},
+        },
+    ),
+    "ack": {
+        **_frame(
+            "ack",
+            {"of": {"enum": list(CONTROL_FRAMES)}},
+            {"run": _INT, "producer": _INT, "consumer": _INT, "channel": _INT, "msg": _STR},
+        ),
+        # Exactly one reference besides ``type`` and ``of``.
+        "minProperties": 3,
+        "maxProperties": 3,
+    },
+    "error": _frame("error", {"error": {"type": "string", "minLength": 1}}, {"of": _STR}),
+}
+
+# The TypedDict each schema describes (a test keeps their keys in step).
+TYPED: dict[str, type] = {
+    "snapshot": SnapshotFrame,
+    "hops": HopsFrame,
+    "counters": CountersFrame,
+    "graph": GraphFrame,
+    "run": RunFrame,
+    "trace": TraceFrame,
+    "ack": AckFrame,
+    "error": ErrorFrame,
+}
+
+_VALIDATORS = {
+    name: jsonschema.Draft202012Validator(schema, format_checker=None)
+    for name, schema in SCHEMAS.items()
+}
+
+
+class FrameSchemaError(ValueError):
+    """A frame that does not match its type's schema."""
+
+
+def validate(frame: Mapping[str, Any]) -> None:
+    """Raise ``FrameSchemaError`` unless ``frame`` matches the schema of its type."""
+    kind = frame.get("type") if isinstance(frame, Mapping) else None
+    validator = _VALIDATORS.get(kind) if isinstance(kind, str) else None
+    if validator is None:
+        raise FrameSchemaError(f"not a server frame type: {kind!r} (types: {', '.join(SCHEMAS)})")
+    error = jsonschema.exceptions.best_match(validator.iter_errors(frame))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(the frame)"
+        raise FrameSchemaError(f"{kind} frame at {where}: {error.message}")
