@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
-from flows import selectors
+from flows import rules, selectors
 from flows.models import (
     Consumer,
     Emission,
@@ -243,9 +243,6 @@ class SubscriptionAdmin(JSONAdminMixin, HistoryAdmin):
         return obj.mirror_of_id is not None
 
 
-RULE_FIELDS = ("bus_id", "name", "description", "event_pattern", "enabled")
-
-
 class RuleAdminForm(forms.ModelForm):
     """Refuses to overwrite a rule someone else saved after this form was opened."""
 
@@ -264,18 +261,9 @@ class RuleAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if self.instance.pk:
-            current = Rule.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
-            stored = current.first()
-            loaded = cleaned.get("loaded_version")
-            if stored is not None and loaded is not None and loaded != stored:
-                last = self.instance.history.order_by("-history_date").first()
-                who = getattr(last.history_user, "username", "someone") if last else "someone"
-                raise ValidationError(
-                    f"This rule was changed by {who} (now version {stored}; you opened "
-                    f"version {loaded}). Your edits were not saved: reload the page, then "
-                    "apply them again."
-                )
+        # Checked here too, so a stale form is shown again with the reason (rule_save
+        # checks once more under a row lock).
+        rules.rule_check_version(rule=self.instance, loaded_version=cleaned.get("loaded_version"))
         return cleaned
 
 
@@ -312,24 +300,33 @@ class RuleAdmin(JSONAdminMixin, HistoryAdmin):
             kwargs["queryset"] = MessageChannel.objects.filter(kind="bus")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    # A rule and its targets are saved as one change by rules.rule_save, which alone
+    # decides the version. The change form saves targets through inline formsets, so the
+    # rule is written in save_related; the history (revert) form has no inlines and no
+    # save_related, so it is written in save_model.
+
+    def history_form_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        request._rule_form_without_inlines = True  # type: ignore[attr-defined]
+        return super().history_form_view(request, *args, **kwargs)
+
     def save_model(self, request: HttpRequest, obj: Rule, form: Any, change: bool) -> None:
-        if change:
-            stored = Rule.objects.filter(pk=obj.pk).values(*RULE_FIELDS, "version").first()
-            if stored is not None:
-                # Versions only go up, a revert to an old version included.
-                obj.version = stored["version"]
-                if any(stored[name] != getattr(obj, name) for name in RULE_FIELDS):
-                    obj.version += 1
-                    obj._version_raised = True  # type: ignore[attr-defined]
-        super().save_model(request, obj, form, change)
+        if getattr(request, "_rule_form_without_inlines", False):
+            self._rule_save(request, form, save_targets=None)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        rule = form.instance
-        targets_changed = any(formset.has_changed() for formset in formsets)
-        if change and targets_changed and not getattr(rule, "_version_raised", False):
-            rule.version += 1
-            rule.save(update_fields=["version", "updated_at"])
+        def save_targets(rule: Rule) -> None:
+            super(RuleAdmin, self).save_related(request, form, formsets, change)
+
+        self._rule_save(request, form, save_targets=save_targets)
+
+    def _rule_save(self, request: HttpRequest, form: Any, save_targets: Any) -> None:
+        rules.rule_save(
+            rule=form.instance,
+            save_targets=save_targets,
+            loaded_version=form.cleaned_data.get("loaded_version"),
+            actor=request.user,
+            reason="admin",
+        )
 
     # The sandbox and what-if panel of the change form (staff only, CSRF-protected).
 
