@@ -400,14 +400,14 @@ class RuleAdmin(JSONAdminMixin, HistoryAdmin):
 @admin.register(Target)
 class TargetAdmin(JSONAdminMixin, HistoryAdmin):
     list_display = [
-        "__str__",
-        "topology",
         "rule",
         "destination",
+        "topology",
         "transformed",
         "max_retries",
         "dead_letter_queue",
     ]
+    list_display_links = ["rule", "destination"]
     list_filter = [
         topology_filter("rule__bus__topology"),
         used_filter("rule", Rule, title="rule", parameter="rule"),
