@@ -11,7 +11,10 @@ from flows.live import frames
 
 
 class Command(BaseCommand):
-    help = "Print every hop of a message, one JSON object per line."
+    help = (
+        "Print every hop of a message, one JSON object per line (node and edge ids with "
+        "their names)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("msg_id")
@@ -24,5 +27,15 @@ class Command(BaseCommand):
         hops = selectors.message_trace(msg_id)
         if not hops:
             raise CommandError(f"No hops recorded for message {msg_id}")
+        labels = selectors.node_labels(
+            value for hop in hops for value in (hop.from_node, hop.to_node, hop.edge)
+        )
         for hop in hops:
-            self.stdout.write(orjson.dumps(frames.traced_hop(hop)).decode())
+            line = frames.traced_hop(hop)
+            # The ids stay (they are the hop's contract); the names say what they are.
+            names = {
+                f"{key}_name": labels.get(line[key], line[key])
+                for key in ("from", "to", "edge")
+                if line[key]
+            }
+            self.stdout.write(orjson.dumps({**line, **names}).decode())
