@@ -445,3 +445,7 @@ class HopAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The AWS-compatible endpoint keeps its own admin (API keys) in its package.
+from flows.aws import admin as _aws_admin  # noqa: E402, F401
