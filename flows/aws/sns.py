@@ -151,7 +151,23 @@ def subscription_attributes(call: Call, subscription: Subscription) -> dict[str,
     return attributes
 
 
+# Subscription fields by the attribute names SNS uses for them in messages.
+FIELD_ATTRIBUTES = {
+    "filter_policy": "FilterPolicy",
+    "filter_scope": "FilterPolicyScope",
+    "dead_letter_queue": "RedrivePolicy",
+    "raw_message_delivery": "RawMessageDelivery",
+}
+
+
 def _validation(exc: ValidationError) -> AwsError:
+    if hasattr(exc, "message_dict"):
+        return invalid(
+            "; ".join(
+                f"{FIELD_ATTRIBUTES.get(field, field)}: {' '.join(messages)}"
+                for field, messages in exc.message_dict.items()
+            )
+        )
     return invalid(resources.error_text(exc))
 
 
