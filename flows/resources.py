@@ -4,12 +4,11 @@ The AWS-compatible endpoint creates and changes resources through these, so what
 saves is validated by the same model ``clean()`` as an admin edit (``ValidationError``
 otherwise), is recorded in history with who and why, and redraws open dashboards on
 commit (``flows.signals`` calls ``services.topology_touch`` once per transaction).
-Rules are saved through one service only (``_rule_save``), which decides the version.
+A rule is saved through ``flows.rules.rule_save`` only, which decides its version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from flows.models import (
     Target,
     Topology,
 )
+from flows.rules import rule_save
 
 
 def _stamp(obj: models.Model, actor: Any, reason: str) -> None:
@@ -115,56 +115,6 @@ def subscription_delete(*, subscription: Subscription, actor: Any = None, reason
 # --- rules and targets ----------------------------------------------------------------------
 
 
-def _rule_save(
-    *,
-    rule: Rule,
-    save_targets: Callable[[Rule], None] | None = None,
-    actor: Any = None,
-    reason: str = "",
-) -> Rule:
-    """The one way a rule is saved here: switched to ``flows.rules.rule_save`` once merged.
-
-    Until then: the version goes up when the pattern, the enabled state or the targets
-    change, and the history record carries who and why.
-    """
-    with transaction.atomic():
-        if rule.pk is None:
-            rule.version = 1
-            _stamp(rule, actor, reason)
-            rule.save()
-            if save_targets is not None:
-                save_targets(rule)
-            return rule
-        stored = Rule.objects.select_for_update().get(pk=rule.pk)
-        before = _targets_key(stored.targets.all())
-        if save_targets is not None:
-            save_targets(rule)
-        after = _targets_key(Target.objects.filter(rule_id=rule.pk))
-        routing_changed = (
-            stored.event_pattern != rule.event_pattern
-            or stored.enabled != rule.enabled
-            or before != after
-        )
-        rule.version = stored.version + (1 if routing_changed else 0)
-        _stamp(rule, actor, reason)
-        rule.save()
-        return rule
-
-
-def _targets_key(targets: Iterable[Target]) -> list[tuple[Any, ...]]:
-    return sorted(
-        (
-            t.channel_id or 0,
-            t.consumer_id or 0,
-            repr(t.input_paths_map or None),
-            t.input_template,
-            t.max_retries,
-            t.dead_letter_queue_id or 0,
-        )
-        for t in targets
-    )
-
-
 def rule_put(
     *, bus: MessageChannel, name: str, fields: dict[str, Any], actor: Any = None, reason: str = ""
 ) -> Rule:
@@ -172,7 +122,7 @@ def rule_put(
     rule = Rule.objects.filter(bus=bus, name=name).first() or Rule(bus=bus, name=name)
     _set(rule, fields)
     rule.full_clean(exclude=["version"])
-    return _rule_save(rule=rule, actor=actor, reason=reason)
+    return rule_save(rule=rule, actor=actor, reason=reason)
 
 
 def rule_delete(*, rule: Rule, actor: Any = None, reason: str = "") -> None:
@@ -217,7 +167,7 @@ def rule_targets_put(
             except ValidationError as exc:
                 refused[spec.api_id] = error_text(exc)
 
-    _rule_save(rule=rule, save_targets=save_targets, actor=actor, reason=reason)
+    rule_save(rule=rule, save_targets=save_targets, actor=actor, reason=reason)
     return refused
 
 
@@ -230,7 +180,7 @@ def rule_targets_remove(
                 _stamp(target, actor, reason)
                 target.delete()
 
-    _rule_save(rule=rule, save_targets=remove, actor=actor, reason=reason)
+    rule_save(rule=rule, save_targets=remove, actor=actor, reason=reason)
 
 
 def target_api_id(target: Target) -> str:
