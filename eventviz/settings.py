@@ -151,6 +151,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- product ------------------------------------------------------------------
 EVENTVIZ_SCENARIO_DIRS = [BASE_DIR / "flows" / "scenarios"]
 EVENTVIZ_HEALTH_TIMEOUT = env_int("EVENTVIZ_HEALTH_TIMEOUT", 2, minimum=1)
+# The AWS-compatible endpoint (/aws) answers unsigned requests for this topology (its
+# slug); unset, every request must be signed with an API key.
+EVENTVIZ_AWS_ANONYMOUS_TOPOLOGY = env_str("EVENTVIZ_AWS_ANONYMOUS_TOPOLOGY")
 
 LOGGING = {
     "version": 1,

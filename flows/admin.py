@@ -53,7 +53,7 @@ class SubscriptionInline(JSONAdminMixin, admin.StackedInline):
         ("consumer", "target_channel"),
         ("filter_scope", "filter_policy"),
         ("max_retries", "dead_letter_queue"),
-        "mirror_of",
+        ("mirror_of", "raw_message_delivery"),
     ]
 
 
@@ -71,10 +71,10 @@ class TargetInline(JSONAdminMixin, admin.StackedInline):
     extra = 0
     autocomplete_fields = ["channel", "consumer", "dead_letter_queue"]
     fields = [
-        ("channel", "consumer"),
+        ("channel", "consumer", "api_id"),
         "input_paths_map",
         "input_template",
-        ("max_retries", "dead_letter_queue"),
+        ("max_retries", "max_event_age", "dead_letter_queue"),
     ]
 
 
@@ -174,6 +174,19 @@ class MessageChannelAdmin(JSONAdminMixin, admin.ModelAdmin):
         (
             "Queue",
             {"fields": ["visibility_timeout", "max_receives", "dead_letter_queue", "fifo"]},
+        ),
+        (
+            "Queue attributes (SQS)",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "delay_seconds",
+                    "receive_wait_seconds",
+                    "message_retention_seconds",
+                    "maximum_message_size",
+                    "content_based_deduplication",
+                ],
+            },
         ),
         ("Event bus", {"fields": ["archive_enabled", "archive_pattern", "archive_retention_days"]}),
     ]
@@ -507,3 +520,7 @@ class HopAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The AWS-compatible endpoint keeps its own admin (API keys) in its package.
+from flows.aws import admin as _aws_admin  # noqa: E402, F401

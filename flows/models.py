@@ -132,6 +132,30 @@ class MessageChannel(models.Model):
         help_text="Queue: where messages go after max receives. Must be a queue.",
     )
     fifo = models.BooleanField(default=False, help_text="Queue: keep order per message group.")
+    # Queue attributes as SQS names them (CreateQueue/SetQueueAttributes); ranges are SQS's.
+    content_based_deduplication = models.BooleanField(
+        default=False, help_text="FIFO queue: deduplicate by a hash of the body."
+    )
+    delay_seconds = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(900)],
+        help_text="Queue: seconds a new message stays invisible (SQS DelaySeconds).",
+    )
+    receive_wait_seconds = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(20)],
+        help_text="Queue: default long-poll wait (SQS ReceiveMessageWaitTimeSeconds).",
+    )
+    message_retention_seconds = models.PositiveIntegerField(
+        default=345600,
+        validators=[MinValueValidator(60), MaxValueValidator(1209600)],
+        help_text="Queue: seconds a message is kept (SQS MessageRetentionPeriod).",
+    )
+    maximum_message_size = models.PositiveIntegerField(
+        default=262144,
+        validators=[MinValueValidator(1024), MaxValueValidator(1048576)],
+        help_text="Queue: largest body in bytes (SQS MaximumMessageSize).",
+    )
     # bus settings
     archive_enabled = models.BooleanField(default=False, help_text="Bus: archive events.")
     archive_pattern = models.JSONField(
@@ -361,6 +385,10 @@ class Subscription(models.Model):
     max_retries = models.PositiveIntegerField(
         default=3, validators=[MaxValueValidator(100)], help_text="Topic push retries."
     )
+    raw_message_delivery = models.BooleanField(
+        default=False,
+        help_text="Topic to queue: deliver the bare message, not SNS's JSON envelope.",
+    )
     mirror_of = models.ForeignKey(
         "self",
         null=True,
@@ -504,6 +532,11 @@ class Rule(models.Model):
 
 class Target(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="targets")
+    api_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The target's Id in the EventBridge API (empty: its number is used).",
+    )
     channel = models.ForeignKey(
         MessageChannel,
         null=True,
@@ -520,6 +553,13 @@ class Target(models.Model):
         blank=True, help_text="InputTemplate with <name> placeholders."
     )
     max_retries = models.PositiveIntegerField(default=3, validators=[MaxValueValidator(185)])
+    max_event_age = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(60), MaxValueValidator(86400)],
+        help_text="RetryPolicy MaximumEventAgeInSeconds, kept for the API; the simulation "
+        "retries by count.",
+    )
     dead_letter_queue = models.ForeignKey(
         MessageChannel,
         null=True,
@@ -546,6 +586,9 @@ class Target(models.Model):
                 fields=["rule", "consumer"],
                 condition=Q(consumer__isnull=False),
                 name="target_unique_consumer",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "api_id"], condition=~Q(api_id=""), name="target_unique_api_id"
             ),
         ]
 
@@ -670,3 +713,7 @@ class Hop(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.type} {self.stage} {self.from_node}→{self.to_node}"
+
+
+# Models of the AWS-compatible endpoint live with it; importing them here registers them.
+from flows.aws.models import ApiKey, ApiKeyScope  # noqa: E402, F401

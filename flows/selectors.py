@@ -22,6 +22,7 @@ from flows.engine.config import (
     TopologyConfig,
     compile_validator,
 )
+from flows.engine.engine import counters as engine_counters
 from flows.engine.keys import RunKeys
 from flows.live import frames
 from flows.models import (
@@ -484,3 +485,22 @@ def rule_whatif(
         "unmatched_after": unmatched_after,
         "targets": targets,
     }
+
+
+def queue_depths(*, topology_id: int) -> dict[int, dict[str, int]]:
+    """Per queue id: messages waiting (``depth``, incl. dead letters parked there) and
+    received but not yet deleted (``in_flight``), from the running run's live counters;
+    empty when no run is running, since then no message is anywhere."""
+    run = Run.objects.filter(topology_id=topology_id, status="running").first()
+    if run is None:
+        return {}
+    nodes = engine_counters(client(), run.pk, topology_config(topology_id))["nodes"]
+    result = {}
+    for node, stats in nodes.items():
+        ref = ids.parse_node(node)
+        if ref is not None and ref.kind == "queue":
+            result[ref.id] = {
+                "depth": stats.get("depth", 0) + stats.get("parked", 0),
+                "in_flight": stats.get("in_flight", 0),
+            }
+    return result
