@@ -26,7 +26,6 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,13 +34,13 @@ import redis
 
 from flows import ids
 from flows.engine import commands, generators, script
+from flows.engine.batch import LeaseLost, Tx
 from flows.engine.config import ConsumerCfg, ProducerCfg, SubscriptionCfg, TopologyConfig
 from flows.engine.keys import RunKeys
 from flows.engine.semantics import MAX_ROUTING_DEPTH, direct_callee
 
 log = logging.getLogger(__name__)
 
-TERMINAL = ("processed", "dead_lettered", "filtered", "unmatched")
 TICK_MS = 50
 MAX_RECEIVE_BATCH = 500
 PUSH_BACKOFF_MS = (200, 400, 800, 1600, 3200, 5000)
@@ -50,71 +49,8 @@ CAPACITY_RETRY_MS = 25
 Delivery = dict[str, Any]
 
 
-class LeaseLost(RuntimeError):
-    """Another worker holds the run now; this one must stop writing."""
-
-
 def iso(ms: float) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-DELETE = object()  # marks a hash field or sorted-set member removed in a Tx
-
-
-@dataclass
-class Tx:
-    """The writes, hops and counter changes of one phase, committed atomically.
-
-    Hash and sorted-set changes are kept per key with the last change per member
-    winning, so a phase that touches thousands of deliveries sends a handful of
-    HSET/HDEL/ZADD/ZREM commands, not one per delivery.
-    """
-
-    now: int
-    hashes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    zsets: dict[str, dict[str | bytes, Any]] = field(default_factory=dict)
-    writes: list[Callable[[Any], Any]] = field(default_factory=list)
-    hops: list[dict[str, Any]] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def hset(self, key: str, name: str, value: Any) -> None:
-        self.hashes.setdefault(key, {})[name] = value
-
-    def hdel(self, key: str, name: str) -> None:
-        self.hashes.setdefault(key, {})[name] = DELETE
-
-    def zadd(self, key: str, member: str | bytes, score: float) -> None:
-        self.zsets.setdefault(key, {})[member] = score
-
-    def zrem(self, key: str, member: str | bytes) -> None:
-        self.zsets.setdefault(key, {})[member] = DELETE
-
-    def empty(self) -> bool:
-        return not (self.hashes or self.zsets or self.writes or self.hops or self.counts)
-
-    def apply(self, pipe: Any) -> None:
-        for key, fields in self.hashes.items():
-            gone = [name for name, value in fields.items() if value is DELETE]
-            kept = {name: value for name, value in fields.items() if value is not DELETE}
-            if gone:
-                pipe.hdel(key, *gone)
-            if kept:
-                pipe.hset(key, mapping=kept)
-        for key, members in self.zsets.items():
-            gone = [member for member, score in members.items() if score is DELETE]
-            kept = {member: score for member, score in members.items() if score is not DELETE}
-            if gone:
-                pipe.zrem(key, *gone)
-            if kept:
-                pipe.zadd(key, kept)
-        for write in self.writes:
-            write(pipe)
-
-    def count(self, name: str, n: int = 1) -> None:
-        self.counts[name] += n
-
-    def node_count(self, node: str, stat: str, n: int = 1) -> None:
-        self.counts[f"{node}|{stat}"] += n
 
 
 class Engine:
@@ -1075,44 +1011,3 @@ class Engine:
 def _rule_of(d: Delivery) -> dict[str, Any]:
     """The rule (name, id, version) that routed a delivery, for its hops' detail."""
     return dict(d["rule"]) if d.get("rule") else {}
-
-
-def counters(client: redis.Redis, run_id: int, config: TopologyConfig | None) -> dict[str, Any]:
-    """Run totals and per-node counters, read in one transaction so the law can be checked."""
-    k = RunKeys(run_id)
-    queues = [c for c in config.channels.values() if c.kind == "queue"] if config else []
-    with client.pipeline(transaction=True) as pipe:
-        pipe.hgetall(k.counters)
-        pipe.hlen(k.deliveries)
-        pipe.get(k.seq)
-        pipe.get(k.started)
-        pipe.smembers(k.script)
-        for queue in queues:
-            pipe.zcard(k.ready(queue.id))
-            pipe.zcard(k.inflight(queue.id))
-            pipe.llen(k.parked(queue.id))
-        results = pipe.execute()
-    raw, live, seq, started, done = results[:5]
-    totals = {name: 0 for name in ("published", "copies", *TERMINAL, "failed_calls")}
-    nodes: dict[str, dict[str, int]] = {}
-    for name, value in raw.items():
-        key = name.decode()
-        if "|" in key:
-            node, stat = key.split("|", 1)
-            nodes.setdefault(node, {})[stat] = int(value)
-        else:
-            totals[key] = int(value)
-    for i, queue in enumerate(queues):
-        depth, in_flight, parked = results[5 + 3 * i : 8 + 3 * i]
-        stats = nodes.setdefault(queue.node, {})
-        stats.update(depth=int(depth), in_flight=int(in_flight), parked=int(parked))
-    totals["in_flight"] = int(live)
-    terminal = sum(totals[name] for name in TERMINAL)
-    totals["lost"] = totals["copies"] - terminal - totals["in_flight"]
-    return {
-        "run": run_id,
-        "seq": int(seq or 0),
-        "totals": totals,
-        "nodes": nodes,
-        "script": {"started": int(started) if started else None, "done": sorted(map(int, done))},
-    }

@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from flows.engine.engine import Engine, LeaseLost, Tx
+from flows.engine.batch import LeaseLost, Tx
+from flows.engine.engine import Engine
 
 pytestmark = pytest.mark.django_db
 
