@@ -36,6 +36,7 @@ from flows import ids
 from flows.engine import commands, generators, script
 from flows.engine.batch import LeaseLost, Tx
 from flows.engine.config import ConsumerCfg, ProducerCfg, SubscriptionCfg, TopologyConfig
+from flows.engine.delivery import ROUTE_FIELDS, Delivery, rule_of
 from flows.engine.keys import RunKeys
 from flows.engine.semantics import MAX_ROUTING_DEPTH, direct_callee
 
@@ -45,8 +46,6 @@ TICK_MS = 50
 MAX_RECEIVE_BATCH = 500
 PUSH_BACKOFF_MS = (200, 400, 800, 1600, 3200, 5000)
 CAPACITY_RETRY_MS = 25
-
-Delivery = dict[str, Any]
 
 
 def iso(ms: float) -> str:
@@ -408,7 +407,7 @@ class Engine:
             attempt,
             body=d["body"],
             mirror=bool(d.get("mirror")),
-            **_rule_of(d),
+            **rule_of(d),
         )
         tx.node_count(consumer.node, "received")
 
@@ -582,7 +581,7 @@ class Engine:
         self._store(tx, d)
         score = tx.now
         tx.zadd(self.k.ready(queue_id), d["id"], score)
-        self.hop(tx, d["msg"], "enqueued", frm, queue.node, edge, body=d["body"], **_rule_of(d))
+        self.hop(tx, d["msg"], "enqueued", frm, queue.node, edge, body=d["body"], **rule_of(d))
         tx.node_count(queue.node, "enqueued")
 
     def _fan_out(
@@ -949,20 +948,8 @@ class Engine:
         tx.writes.append(lambda p: p.ltrim(key, len(parked), -1))
         for raw in parked:
             old = orjson.loads(raw)
-            fields = {
-                k: old[k]
-                for k in (
-                    "body",
-                    "consumer",
-                    "edge",
-                    "max_retries",
-                    "dlq",
-                    "from",
-                    "mirror",
-                    "rule",
-                )
-                if k in old
-            }
+            # Its route carries over; its receives, attempts and retries start again.
+            fields = {k: old[k] for k in ROUTE_FIELDS if k in old}
             d = self.new_delivery(tx, old["msg"], **fields)
             tx.node_count(dlq.node, "redriven")
             queue_id = old.get("queue")
@@ -1006,8 +993,3 @@ class Engine:
                 pipe.zcard(self.k.busy(consumer_id))
             sizes = pipe.execute()
         return Counter(dict(zip(consumer_ids, sizes, strict=True)))
-
-
-def _rule_of(d: Delivery) -> dict[str, Any]:
-    """The rule (name, id, version) that routed a delivery, for its hops' detail."""
-    return dict(d["rule"]) if d.get("rule") else {}
