@@ -52,10 +52,10 @@ class EngineBase:
 
     def set_config(self, config: TopologyConfig) -> None:
         """Use a (re)loaded topology, with the script's overrides of this run so far."""
-        self.config = config
         for i in sorted(self.script_done):
             if i < len(config.script):
-                script.apply_override(config, config.script[i])
+                config = script.apply_override(config, config.script[i])
+        self.config = config
 
     def clock(self) -> int:
         """Milliseconds, from Redis: one clock for every worker on every host."""

@@ -90,7 +90,7 @@ class Engine(QueuesMixin, PushesMixin, BusMixin, ProducersMixin, ProcessingMixin
             if i in self.script_done or step.get("at", 0) * 1000 > elapsed:
                 continue
             if "consumer" in step or "producer" in step:
-                script.apply_override(self.config, step)
+                self.config = script.apply_override(self.config, step)
             elif "redrive" in step:
                 dlq = self.config.channel_named(step["redrive"])
                 if dlq is not None and dlq.kind == "queue":

@@ -123,7 +123,7 @@ class PushesMixin(EngineBase):
             if sub.policy is not None:
                 target = (
                     msg.get("detail")
-                    if sub.policy_scope == "MessageBody"
+                    if sub.policy.scope == "MessageBody"
                     else msg.get("attributes")
                 ) or {}
                 if not sub.policy.matches(target):
@@ -139,7 +139,7 @@ class PushesMixin(EngineBase):
                         topic.node,
                         to,
                         sub.edge,
-                        policy=sub.policy_json,
+                        policy=sub.policy.policy,
                         why=[m.as_dict() for m in sub.policy.explain(target)][:5],
                     )
                     tx.count("filtered")
