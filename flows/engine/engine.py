@@ -13,8 +13,8 @@ How a tick stays correct when workers die (kill -9) or several compete:
 3. Processing is simulated by due times (a consumer's busy set), never by sleeping, so a
    crashed worker holds no message: the next lease holder completes it on time.
 
-The engine is composed of one part per kind of channel, each in its own module and each
-working on the run state of ``base.EngineBase`` (config, clock, ids, hops, commit):
+The engine is composed of parts (mixins), each in its own module and each working on
+the run state of ``base.EngineBase`` (config, clock, ids, hops, commit):
 
 - ``queues``: receive, visibility timeouts, FIFO groups, dead letters, redrive;
 - ``pushes``: topic fan-out, pushes with retries, mirrors, direct calls;
