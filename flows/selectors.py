@@ -22,7 +22,7 @@ from flows.engine.config import (
     TopologyConfig,
     compile_validator,
 )
-from flows.engine.engine import counters as engine_counters
+from flows.engine.counters import counters as engine_counters
 from flows.engine.keys import RunKeys
 from flows.live import frames
 from flows.models import (
@@ -207,7 +207,6 @@ def topology_config(topology_id: int) -> TopologyConfig:
         c.pk: ConsumerCfg(
             id=c.pk,
             name=c.name,
-            service=c.service or c.name,
             latency_mean_ms=c.latency_mean_ms,
             latency_jitter_ms=c.latency_jitter_ms,
             failure_rate=c.failure_rate,
@@ -257,8 +256,6 @@ def topology_config(topology_id: int) -> TopologyConfig:
             policy=FilterPolicy(s.filter_policy, scope=s.filter_scope)
             if s.filter_policy is not None
             else None,
-            policy_json=s.filter_policy,
-            policy_scope=s.filter_scope,
             dlq_id=s.dead_letter_queue_id,
             max_retries=s.max_retries,
             mirror_of=s.mirror_of_id,
@@ -282,11 +279,8 @@ def topology_config(topology_id: int) -> TopologyConfig:
         )
         for t in Target.objects.filter(rule__in=rules).select_related("rule").order_by("pk")
     }
-    topology = Topology.objects.only("slug", "script").get(pk=topology_id)
+    topology = Topology.objects.only("script").get(pk=topology_id)
     config = TopologyConfig(
-        topology_id=topology_id,
-        slug=topology.slug,
-        version="",
         channels=channels,
         consumers=consumers,
         producers=producers,

@@ -3,6 +3,10 @@
 Built from the database by ``flows.selectors.topology_config`` and rebuilt whenever the
 topology's config version in Redis changes (an edit in admin), so edits reach a running
 simulation without restarting workers.
+
+Nothing changes a config once it is built: a run's script overrides (``script.
+apply_override``) make a new config that shares every unchanged part with the old one.
+Only the fields the engine reads are here; the rest of a topology stays in the database.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ class ChannelCfg:
 class ConsumerCfg:
     id: int
     name: str
-    service: str
     latency_mean_ms: float
     latency_jitter_ms: float
     failure_rate: float
@@ -67,9 +70,7 @@ class SubscriptionCfg:
     channel_id: int
     consumer_id: int | None
     target_channel_id: int | None
-    policy: FilterPolicy | None
-    policy_json: Any
-    policy_scope: str
+    policy: FilterPolicy | None  # knows its scope (attributes or body) and its JSON
     dlq_id: int | None
     max_retries: int
     mirror_of: int | None
@@ -129,11 +130,8 @@ class ProducerCfg:
         return ids.publish_edge(self.id)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TopologyConfig:
-    topology_id: int
-    slug: str
-    version: str
     channels: dict[int, ChannelCfg]
     consumers: dict[int, ConsumerCfg]
     producers: dict[int, ProducerCfg]
@@ -146,6 +144,9 @@ class TopologyConfig:
     targets_by_rule: dict[int, list[TargetCfg]] = field(default_factory=dict)
     rule_index: dict[int, RuleIndex] = field(default_factory=dict)  # bus id -> index
     rules: dict[int, tuple[str, int]] = field(default_factory=dict)  # rule id -> (name, version)
+
+    # Construction only: ``add_rule`` for each rule, then ``finish``, before the config is
+    # handed out; from then on nothing changes it (frozen: no field is ever reassigned).
 
     def finish(self) -> TopologyConfig:
         for sub in self.subscriptions.values():

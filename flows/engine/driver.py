@@ -18,8 +18,9 @@ import orjson
 import redis
 
 from flows.engine import keys
+from flows.engine.batch import LeaseLost
 from flows.engine.config import TopologyConfig
-from flows.engine.engine import TICK_MS, Engine, LeaseLost
+from flows.engine.engine import TICK_MS, Engine
 from flows.engine.keys import RunKeys
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,10 @@ of the topology starts again from the topology as it is stored.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flows.engine.config import ProducerCfg, TopologyConfig
 
 CONSUMER_FIELDS = {
     "online": bool,
@@ -114,20 +117,28 @@ def step_names(step: dict[str, Any]) -> list[tuple[str, str]]:
     return names
 
 
-def apply_override(config: Any, step: dict[str, Any]) -> None:
-    """Change ``config`` (a TopologyConfig) as a consumer or producer step says."""
+def apply_override(config: TopologyConfig, step: dict[str, Any]) -> TopologyConfig:
+    """``config`` as a consumer or producer step changes it: a new config that shares the
+    unchanged parts; ``config`` itself stays as it was (other steps return it unchanged)."""
     if "consumer" in step:
-        for cid, consumer in config.consumers.items():
-            if consumer.name == step["consumer"]:
-                config.consumers[cid] = dataclasses.replace(consumer, **_typed(step["set"]))
-    elif "producer" in step:
-        for pid, producer in config.producers.items():
-            if producer.name != step["producer"]:
-                continue
-            if "emit" in step:
-                config.producers[pid] = _switch_version(producer, step["emit"])
-            else:
-                config.producers[pid] = dataclasses.replace(producer, **_typed(step["set"]))
+        consumers = {
+            cid: dataclasses.replace(c, **_typed(step["set"])) if c.name == step["consumer"] else c
+            for cid, c in config.consumers.items()
+        }
+        return dataclasses.replace(config, consumers=consumers)
+    if "producer" in step:
+        producers = {
+            pid: _override_producer(p, step) if p.name == step["producer"] else p
+            for pid, p in config.producers.items()
+        }
+        return dataclasses.replace(config, producers=producers)
+    return config
+
+
+def _override_producer(producer: ProducerCfg, step: dict[str, Any]) -> ProducerCfg:
+    if "emit" in step:
+        return _switch_version(producer, step["emit"])
+    return dataclasses.replace(producer, **_typed(step["set"]))
 
 
 def _typed(changes: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +147,7 @@ def _typed(changes: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _switch_version(producer: Any, emit: dict[str, Any]) -> Any:
+def _switch_version(producer: ProducerCfg, emit: dict[str, Any]) -> ProducerCfg:
     """Weights of the type's other versions move to the chosen version's emission."""
     name, version = emit["type"], emit["version"]
     moved = sum(

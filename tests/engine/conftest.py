@@ -10,6 +10,7 @@ import pytest
 from flows import selectors, services
 from flows.engine import engine as engine_mod
 from flows.engine import keys
+from flows.engine.counters import counters as run_counters
 from flows.engine.driver import RunHandle, flush_hops
 from flows.formats.scenario import scenario_load
 from flows.models import Hop, Run, Topology
@@ -64,7 +65,7 @@ class Sim:
         return list(Hop.objects.filter(run=self.run, **filters).order_by("seq"))
 
     def counters(self) -> dict[str, Any]:
-        return engine_mod.counters(self.r, self.run.pk, self.engine.config)
+        return run_counters(self.r, self.run.pk, self.engine.config)
 
     def totals(self) -> dict[str, int]:
         return self.counters()["totals"]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from flows.engine import script
+from flows.engine.config import ConsumerCfg, EmissionCfg, ProducerCfg, TopologyConfig
 from flows.formats.scenario import ScenarioError, scenario_dump
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +75,63 @@ def test_overrides_survive_a_config_reload(sim_of) -> None:
     sim.run_for(1100)
     sim.reload()  # an edit in admin reloads the topology mid-run
     assert sim.engine.config.consumers[sim.topology.consumers.get().pk].online is False
+
+
+def small_config() -> TopologyConfig:
+    def consumer(cid: int, name: str) -> ConsumerCfg:
+        return ConsumerCfg(
+            id=cid,
+            name=name,
+            latency_mean_ms=10,
+            latency_jitter_ms=0,
+            failure_rate=0,
+            concurrency=1,
+            online=True,
+            idempotent=False,
+        )
+
+    emission = EmissionCfg(
+        type_name="OrderPlaced",
+        kind="event",
+        version=1,
+        source="shop",
+        weight=1.0,
+        template={},
+        attributes={},
+    )
+    producer = ProducerCfg(
+        id=3,
+        name="shop",
+        channel_id=9,
+        rate=5.0,
+        jitter=0.0,
+        burst_size=0,
+        burst_every=0.0,
+        paused=False,
+        emissions=(emission,),
+    )
+    return TopologyConfig(
+        channels={},
+        consumers={1: consumer(1, "billing"), 2: consumer(2, "tax")},
+        producers={3: producer},
+        subscriptions={},
+        targets={},
+    ).finish()
+
+
+def test_an_override_makes_a_new_config_and_leaves_the_old_one_as_it_was() -> None:
+    config = small_config()
+    step = {"at": 1, "consumer": "billing", "set": {"online": False}}
+    offline = script.apply_override(config, step)
+    assert config.consumers[1].online is True
+    assert offline.consumers[1].online is False
+    assert offline.consumers[2] is config.consumers[2]
+    faster = script.apply_override(offline, {"at": 2, "producer": "shop", "set": {"rate": 50}})
+    assert (offline.producers[3].rate, faster.producers[3].rate) == (5.0, 50.0)
+    assert faster.consumers is offline.consumers
+    assert script.apply_override(faster, {"at": 3, "redrive": "dlq"}) is faster
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.consumers = {}  # type: ignore[misc]
 
 
 def test_script_round_trips_through_dump(sim_of) -> None:
