@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from flows.routing import EventPattern, InvalidPattern, RuleIndex
-from flows.routing import index as index_module
+from flows.routing import values as values_module
 
 # --- the rule set API ----------------------------------------------------------------
 
@@ -404,10 +404,10 @@ class _LookupCounter:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
         for name in ("_lookup_exact", "_lookup_text", "_lookup_any"):
-            monkeypatch.setattr(index_module._ValueIndex, name, self._counting(name))
+            monkeypatch.setattr(values_module.ValueIndex, name, self._counting(name))
 
     def _counting(self, name: str) -> Any:
-        original = getattr(index_module._ValueIndex, name)
+        original = getattr(values_module.ValueIndex, name)
 
         def counting(index: Any, value: Any, out: list[Any]) -> None:
             self.calls += 1
