@@ -31,6 +31,7 @@ Results equal ``EventPattern.matches`` for every rule, including array consisten
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flows.routing.fields import (
@@ -44,7 +45,7 @@ from flows.routing.matchers import ExactLiteral, ExactNumber, ExactString, IpExa
 from flows.routing.patterns import EventPattern, Step, SubRule, coerce_event, path_sort_key
 from flows.routing.values import ValueIndex, drop, put
 
-__all__ = ["RuleIndex"]
+__all__ = ["IndexStats", "MatchCounter", "RuleIndex"]
 
 # A state with more paths than this reads the whole event once, then looks up the
 # paths the event has, rather than looking for each of its paths in the event.
@@ -81,17 +82,79 @@ def _head(path: str) -> str:
     return head
 
 
+@dataclass(slots=True)
+class MatchCounter:
+    """What :meth:`RuleIndex.matching` did, counted for tests and benchmarks.
+
+    Pass one to ``RuleIndex(counter=...)``; it then counts, over every ``matching`` call:
+
+    - ``lookups``: value lookups, one each time an event value is put to the conditions
+      the rules place on one path at one reached state (whatever their number: a
+      thousand exact values on a path cost one lookup). Their number, not the number of
+      rules, is what matching costs.
+    - ``tracked_walks``: matchings that had to track array elements (a value inside an
+      array of objects led to a state below which a step shares its top-level key).
+
+    Counting binds a wrapper around each value index's lookup; an index made without a
+    counter (the default) calls its lookups directly. Reset by setting the fields to 0.
+    """
+
+    lookups: int = 0
+    tracked_walks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """The shape of a :class:`RuleIndex` (:meth:`RuleIndex.stats`).
+
+    An index with no rules has one state (the root) and nothing else, however many rules
+    came and went: ``RuleIndex().stats()`` is what removing every rule leaves.
+    """
+
+    #: rule ids indexed
+    rules: int
+    #: sub-rules (``$or`` alternatives) ending at a state of the tree, over all rules
+    subrules: int
+    #: steps of those sub-rules (each a path's condition), as counted along the tree
+    steps: int
+    #: states of the tree, the root included
+    states: int
+    #: paths of the steps that leave the root: the fields every walk starts with
+    first_paths: frozenset[str]
+    #: value indexes (one per state and path with value conditions) by the lookup they
+    #: bind: ``"exact"`` (exact strings only: one dict lookup), ``"text"`` (strings and
+    #: string operators), ``"any"`` (numbers, literals, anything-but, exists, ...)
+    value_indexes: dict[str, int]
+    #: (state, path) pairs with ``exists: false`` children
+    absent_paths: int
+    #: event paths the index reads (those of its rules)
+    paths: int
+    #: (path, exact value) pairs the step-order statistics count (see ``RuleIndex._order``)
+    counted_values: int
+
+
 class RuleIndex:
     """A set of named event patterns, matched all at once.
 
     ``add(rule_id, pattern)`` takes an :class:`EventPattern`, a dict or JSON text (and
     raises InvalidPattern before changing anything); adding an existing id replaces its
     pattern. ``matching(event)`` returns the ids of every rule whose pattern matches.
+    ``stats()`` and ``walk_order(rule_id)`` describe the structure built; a
+    :class:`MatchCounter` passed as ``counter`` counts the work ``matching`` does.
     """
 
-    __slots__ = ("_balanced", "_changes", "_path_values", "_root", "_rules", "_selector")
+    __slots__ = (
+        "_balanced",
+        "_changes",
+        "_counter",
+        "_path_values",
+        "_root",
+        "_rules",
+        "_selector",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, *, counter: MatchCounter | None = None) -> None:
+        self._counter = counter
         self._root = _State(None, None)
         self._rules: dict[Hashable, tuple[EventPattern, list[tuple[_State, SubRule]]]] = {}
         self._selector = FieldSelector()
@@ -169,6 +232,40 @@ class RuleIndex:
     def discard(self, rule_id: Hashable) -> None:
         if rule_id in self._rules:
             self.remove(rule_id)
+
+    def walk_order(self, rule_id: Hashable) -> tuple[tuple[str, ...], ...]:
+        """The paths of each sub-rule of a rule (one per ``$or`` alternative), in the order
+        matching walks their steps (see :meth:`_order`); KeyError if there is no such
+        rule."""
+        return tuple(
+            tuple(step.path for step in steps) for _state, steps in self._rules[rule_id][1]
+        )
+
+    def stats(self) -> IndexStats:
+        """Counts of the structure built (walks the whole tree: for tests, benchmarks and
+        diagnostics, not for the matching path)."""
+        states = subrules = absent_paths = 0
+        kinds: dict[str, int] = {}
+        stack = [self._root]
+        while stack:
+            state = stack.pop()
+            states += 1
+            subrules += sum(state.rules.values())
+            absent_paths += len(state.absent)
+            for index in state.trans.values():
+                kinds[index.kind] = kinds.get(index.kind, 0) + 1
+            stack.extend(state.children.values())
+        return IndexStats(
+            rules=len(self._rules),
+            subrules=subrules,
+            steps=sum(self._root.below.values()),
+            states=states,
+            first_paths=frozenset(path for path, _signature in self._root.children),
+            value_indexes=kinds,
+            absent_paths=absent_paths,
+            paths=len(self._selector.plans),
+            counted_values=sum(len(values) for values in self._path_values.values()),
+        )
 
     def _attach(self, rule_id: Hashable, steps: SubRule) -> _State:
         heads = [_head(step.path) for step in steps]
@@ -278,8 +375,7 @@ class RuleIndex:
         order.extend(fixed[j:])
         return tuple(order)
 
-    @staticmethod
-    def _child(state: _State, step: Step) -> _State:
+    def _child(self, state: _State, step: Step) -> _State:
         key = (step.path, step.signature)
         child = state.children.get(key)
         if child is not None:
@@ -288,7 +384,7 @@ class RuleIndex:
         if step.matchers:
             index = state.trans.get(step.path)
             if index is None:
-                index = state.trans[step.path] = ValueIndex()
+                index = state.trans[step.path] = ValueIndex(self._counter)
             for matcher in step.matchers:
                 index.add(matcher, child)
         if step.absent_ok:
@@ -323,6 +419,8 @@ class RuleIndex:
             # those the tracking walk reaches with no element committed to; it resumes
             # from there (the state being expanded is expanded again).
             stack, seen = left
+            if self._counter is not None:
+                self._counter.tracked_walks += 1
             self._match_nested(fields, matched, [(s, ()) for s in stack], {(s, ()) for s in seen})
         return matched
 

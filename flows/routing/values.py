@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Hashable, Iterator
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from flows.routing.matchers import (
     AnythingBut,
@@ -47,10 +47,21 @@ from flows.routing.matchers import (
     to_number,
 )
 
-__all__ = ["Target", "ValueIndex", "drop", "put"]
+if TYPE_CHECKING:
+    from flows.routing.index import MatchCounter
+
+__all__ = ["ANY", "EXACT", "TEXT", "Target", "ValueIndex", "drop", "put"]
 
 # What a value leads to: for RuleIndex, a child state.
 Target = Hashable
+
+# ValueIndex.kind, the lookup an index binds: exact strings only (one dict lookup), strings
+# and string operators (prefix, suffix, equals-ignore-case, wildcard, IP address, cidr),
+# or anything (numbers, ranges, true/false/null, anything-but, exists, with or without
+# strings).
+EXACT = "exact"
+TEXT = "text"
+ANY = "any"
 
 _NEGATIVE = (
     AnythingBut,
@@ -260,15 +271,24 @@ class _WildcardIndex:
 
 class ValueIndex:
     """For one state and one path: event value -> child states, over every kind of
-    matcher the rules use there. Structures are created when first needed."""
+    matcher the rules use there. Structures are created when first needed.
+
+    ``lookup(value, out)`` appends the targets ``value`` leads to; ``kind`` names the
+    lookup bound for what the index holds (see :meth:`_pick_lookup`). With a
+    ``counter``, every ``lookup`` call adds one to ``counter.lookups`` (a wrapper bound
+    in its place: without a counter the lookup is called directly, as it must be on the
+    hot path).
+    """
 
     __slots__ = (
         "cidrs",
+        "counter",
         "exists",
         "folded",
         "folded_prefixes",
         "folded_suffixes",
         "ips",
+        "kind",
         "literals",
         "lookup",
         "negatives",
@@ -283,7 +303,7 @@ class ValueIndex:
         "wildcards",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, counter: MatchCounter | None = None) -> None:
         self.strings: dict[str, dict[Target, None]] = {}
         self.numbers: dict[float, dict[Target, None]] | None = None
         self.literals: dict[bool | None, dict[Target, None]] | None = None
@@ -302,7 +322,11 @@ class ValueIndex:
         self.size = 0
         self.string_probes: tuple[Any, ...] = ()
         self.numeric_only = False
+        self.counter = counter
+        self.kind = EXACT
         self.lookup = self._lookup_exact
+        if counter is not None:
+            self.lookup = _counted(self._lookup_exact, counter)
 
     def _pick_lookup(self) -> None:
         """Set :attr:`lookup` (and the string probes) for what the index now holds.
@@ -329,12 +353,14 @@ class ValueIndex:
         numeric = bool(self.numbers or (self.ranges is not None and self.ranges.entries))
         others = bool(self.literals or self.negatives or self.exists)
         self.numeric_only = numeric and not others and not probes and not self.strings
+        lookup: Callable[[Any, list[Any]], None]
         if numeric or others:
-            self.lookup = self._lookup_any
+            self.kind, lookup = ANY, self._lookup_any
         elif probes:
-            self.lookup = self._lookup_text
+            self.kind, lookup = TEXT, self._lookup_text
         else:
-            self.lookup = self._lookup_exact
+            self.kind, lookup = EXACT, self._lookup_exact
+        self.lookup = lookup if self.counter is None else _counted(lookup, self.counter)
 
     def add(self, matcher: Matcher, state: Target) -> None:
         self._add(matcher, state)
@@ -551,6 +577,16 @@ class ValueIndex:
                 ranges = self.cidrs.get(parsed[0])
                 if ranges is not None:
                     ranges.lookup(parsed[1], out)
+
+
+def _counted(
+    lookup: Callable[[Any, list[Any]], None], counter: MatchCounter
+) -> Callable[[Any, list[Any]], None]:
+    def counting(value: Any, out: list[Any]) -> None:
+        counter.lookups += 1
+        lookup(value, out)
+
+    return counting
 
 
 _AFFIX_SLOTS: dict[type, str] = {
