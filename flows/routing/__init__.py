@@ -7,7 +7,7 @@ No Django here: the simulation, the admin sandbox and the benchmarks all use it 
 from __future__ import annotations
 
 from flows.routing.filter_policy import FilterPolicy, InvalidFilterPolicy
-from flows.routing.index import RuleIndex
+from flows.routing.index import IndexStats, MatchCounter, RuleIndex
 from flows.routing.patterns import MISSING, EventPattern, InvalidPattern, Mismatch
 from flows.routing.transform import (
     InputTransformer,
@@ -20,10 +20,12 @@ __all__ = [
     "MISSING",
     "EventPattern",
     "FilterPolicy",
+    "IndexStats",
     "InputTransformer",
     "InvalidFilterPolicy",
     "InvalidPattern",
     "InvalidTransformer",
+    "MatchCounter",
     "Mismatch",
     "RuleIndex",
     "TransformError",

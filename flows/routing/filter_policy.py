@@ -59,6 +59,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from flows.routing.explain import Wording, explain_subrules
 from flows.routing.fields import Fields, FieldSelector
 from flows.routing.matchers import (
     AnythingBut,
@@ -638,6 +639,35 @@ def _policy_error(path: str, reason: str) -> InvalidFilterPolicy:
     return InvalidFilterPolicy(_display(path), _display(reason))
 
 
+def _policy_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _attribute_type_hint(step: Step, present: list[Any]) -> str:
+    """Why a clause missed an attribute of the other SNS type, if that is why."""
+    kinds = {m.kind for m in step.matchers}
+    if all(type(v) is str for v in present) and kinds <= {"num"}:
+        return " (a String attribute is not matched by numeric conditions)"
+    if all(to_number(v) is not None for v in present) and kinds <= {"str"}:
+        return " (a Number attribute is not matched by string conditions)"
+    return ""
+
+
+# SNS's phrasing of a failed condition, per scope: "attribute store is missing; the policy
+# expects [...]", listed in the policy's step order, with SNS's JSON spacing.
+_WORDINGS = {
+    scope: Wording(
+        rule="policy",
+        field="property",
+        dumps=_policy_json,
+        missing="attribute " if scope == MESSAGE_ATTRIBUTES else "property ",
+        display=_display,
+        hint=_attribute_type_hint if scope == MESSAGE_ATTRIBUTES else None,
+    )
+    for scope in SCOPES
+}
+
+
 # --- the policy ------------------------------------------------------------------------
 
 
@@ -684,11 +714,7 @@ class FilterPolicy:
             return [Mismatch("", dict(self.policy), MISSING, problem)]
         if any(match_subrule(sub, fields) for sub in self._subrules):
             return []
-        several = len(self._subrules) > 1
-        found: list[Mismatch] = []
-        for number, sub in enumerate(self._subrules):
-            found.extend(self._explain_subrule(sub, fields, number if several else None))
-        return found
+        return explain_subrules(self._subrules, fields, _WORDINGS[self.scope])
 
     def _fields(self, message: Any) -> tuple[Fields | None, str]:
         if self.scope == MESSAGE_ATTRIBUTES:
@@ -716,62 +742,6 @@ class FilterPolicy:
                 "the message body is not a JSON object, so a MessageBody policy cannot match",
             )
         return self._selector.collect(_body_for_matching(body)), ""
-
-    def _explain_subrule(
-        self, steps: SubRule, fields: Fields, branch: int | None
-    ) -> list[Mismatch]:
-        found: list[Mismatch] = []
-        for step in steps:
-            path = _display(step.path)
-            clause = json.dumps(step.clause, ensure_ascii=False)
-            present = fields.values.get(step.path)
-            if present is None:
-                if not step.absent_ok:
-                    what = "attribute" if self.scope == MESSAGE_ATTRIBUTES else "property"
-                    found.append(
-                        Mismatch(
-                            path,
-                            step.clause,
-                            MISSING,
-                            f"{what} {path} is missing; the policy expects {clause}",
-                            branch,
-                        )
-                    )
-                continue
-            test = step.test
-            if test is not None and any(test(v) for v in present):
-                continue
-            actual = present[0] if len(present) == 1 else list(present)
-            shown = json.dumps(actual, ensure_ascii=False)
-            if test is None:
-                message = f"{path} is {shown} but the policy requires it to be absent"
-            else:
-                message = (
-                    f"{path} is {shown}, which does not match {clause}{self._hint(step, present)}"
-                )
-            found.append(Mismatch(path, step.clause, actual, message, branch))
-        if not found:
-            found.append(
-                Mismatch(
-                    "",
-                    {_display(step.path): step.clause for step in steps},
-                    MISSING,
-                    "every property matches on its own, but not all within the same element "
-                    "of an array of objects",
-                    branch,
-                )
-            )
-        return found
-
-    def _hint(self, step: Step, present: list[Any]) -> str:
-        if self.scope != MESSAGE_ATTRIBUTES:
-            return ""
-        kinds = {m.kind for m in step.matchers}
-        if all(type(v) is str for v in present) and kinds <= {"num"}:
-            return " (a String attribute is not matched by numeric conditions)"
-        if all(to_number(v) is not None for v in present) and kinds <= {"str"}:
-            return " (a Number attribute is not matched by string conditions)"
-        return ""
 
     def __repr__(self) -> str:
         return f"FilterPolicy({json.dumps(self.policy, ensure_ascii=False)}, scope={self.scope!r})"

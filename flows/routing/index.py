@@ -3,13 +3,10 @@
 Like aws/event-ruler's ``Machine``: every pattern becomes one or more sub-rules (one per
 ``$or`` alternative), each a sequence of field steps. The steps of all rules form a tree
 of states; a state's child is keyed by the step's path and condition, so rules that begin
-with the same conditions share states. Per state and path, one :class:`_ValueIndex`
-maps an event value to the children it leads to: exact values by hash, prefixes and
-suffixes by hashing the value's leading/trailing slice for each length in use, numeric
-and CIDR ranges by bisecting their endpoints (then a table of answers, or a stabbing-query
-segment tree when there are many), wildcards by their literal prefix or suffix, and only
-the anything-but family (whose matches are "everything but") by trying each clause. Each
-value index calls only the lookups for what it holds (most hold exact strings only).
+with the same conditions share states. Per state and path, one value index
+(:class:`flows.routing.values.ValueIndex`) maps an event value to the children it leads
+to, hashing or bisecting wherever the operator allows and trying clauses one by one only
+for the anything-but family.
 
 Step order: hash-lookup steps go first, led by the one with the lowest expected pass rate
 (its values over the different values the index's rules name on that path), so rules
@@ -33,9 +30,8 @@ Results equal ``EventPattern.matches`` for every rule, including array consisten
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flows.routing.fields import (
@@ -45,45 +41,12 @@ from flows.routing.fields import (
     chains_consistent,
     merge_chains,
 )
-from flows.routing.matchers import (
-    AnythingBut,
-    AnythingButIgnoreCase,
-    AnythingButPrefix,
-    AnythingButSuffix,
-    AnythingButWildcard,
-    Cidr,
-    EqualsIgnoreCase,
-    ExactLiteral,
-    ExactNumber,
-    ExactString,
-    Exists,
-    IpExact,
-    Matcher,
-    NumericRange,
-    Prefix,
-    PrefixIgnoreCase,
-    Suffix,
-    SuffixIgnoreCase,
-    Wildcard,
-    fold,
-    parse_ip,
-    to_number,
-)
+from flows.routing.matchers import ExactLiteral, ExactNumber, ExactString, IpExact, Matcher
 from flows.routing.patterns import EventPattern, Step, SubRule, coerce_event, path_sort_key
+from flows.routing.values import ValueIndex, drop, put
 
-__all__ = ["RuleIndex"]
+__all__ = ["IndexStats", "MatchCounter", "RuleIndex"]
 
-_NEGATIVE = (
-    AnythingBut,
-    AnythingButIgnoreCase,
-    AnythingButPrefix,
-    AnythingButSuffix,
-    AnythingButWildcard,
-)
-
-# Up to this many ranges in one index, each slot between their endpoints keeps its answer
-# (at most about 2n slots of n states); beyond, a segment tree holds them.
-_SLOT_ANSWERS = 24
 # A state with more paths than this reads the whole event once, then looks up the
 # paths the event has, rather than looking for each of its paths in the event.
 _WIDE_STATE = 48
@@ -100,7 +63,7 @@ class _State:
         self.parent = parent
         self.edge = edge
         self.children: dict[tuple[str, Hashable], _State] = {}
-        self.trans: dict[str, _ValueIndex] = {}
+        self.trans: dict[str, ValueIndex] = {}
         self.absent: dict[str, dict[_State, None]] = {}
         self.rules: dict[Hashable, int] = {}
         # Top-level keys of the steps in this state's subtree (the steps leaving it and
@@ -119,498 +82,55 @@ def _head(path: str) -> str:
     return head
 
 
-def _put(buckets: dict[Any, dict[Any, None]], key: Any, item: Any) -> None:
-    bucket = buckets.get(key)
-    if bucket is None:
-        buckets[key] = {item: None}
-    else:
-        bucket[item] = None
+@dataclass(slots=True)
+class MatchCounter:
+    """What :meth:`RuleIndex.matching` did, counted for tests and benchmarks.
 
+    Pass one to ``RuleIndex(counter=...)``; it then counts, over every ``matching`` call:
 
-def _drop(buckets: dict[Any, dict[Any, None]], key: Any, item: Any) -> None:
-    bucket = buckets[key]
-    del bucket[item]
-    if not bucket:
-        del buckets[key]
+    - ``lookups``: value lookups, one each time an event value is put to the conditions
+      the rules place on one path at one reached state (whatever their number: a
+      thousand exact values on a path cost one lookup). Their number, not the number of
+      rules, is what matching costs.
+    - ``tracked_walks``: matchings that had to track array elements (a value inside an
+      array of objects led to a state below which a step shares its top-level key).
 
-
-class _AffixIndex:
-    """Strings by their leading (or trailing) characters, bucketed by length."""
-
-    __slots__ = ("by_length", "suffix")
-
-    def __init__(self, suffix: bool) -> None:
-        self.suffix = suffix
-        self.by_length: dict[int, dict[str, dict[Any, None]]] = {}
-
-    def add(self, text: str, item: Any) -> None:
-        buckets = self.by_length.setdefault(len(text), {})
-        _put(buckets, text, item)
-
-    def remove(self, text: str, item: Any) -> None:
-        length = len(text)
-        buckets = self.by_length[length]
-        _drop(buckets, text, item)
-        if not buckets:
-            del self.by_length[length]
-
-    def lookup(self, value: str, out: list[Any]) -> None:
-        size = len(value)
-        for length, buckets in self.by_length.items():
-            if length > size:
-                continue
-            key = value[size - length :] if self.suffix else value[:length]
-            bucket = buckets.get(key)
-            if bucket:
-                out.extend(bucket)
-
-
-class _RangeIndex:
-    """Intervals ``(lo, lo_open, hi, hi_open)`` answering "which contain x?".
-
-    Endpoints split the line into points and the open gaps between them (slots); a
-    query finds x's slot by bisection. With few intervals each slot keeps its answer; with
-    more, a segment tree over the slots stores each interval in O(log n) nodes and a
-    query walks one leaf-to-root path. Rebuilt lazily after changes.
+    Counting binds a wrapper around each value index's lookup; an index made without a
+    counter (the default) calls its lookups directly. Reset by setting the fields to 0.
     """
 
-    __slots__ = ("answers", "entries", "points", "size", "tree")
-
-    def __init__(self) -> None:
-        self.entries: dict[tuple[tuple[Any, bool, Any, bool], _State], None] = {}
-        self.points: list[Any] | None = None
-        self.answers: list[tuple[_State, ...]] | None = None
-        self.size = 0
-        self.tree: list[list[_State] | None] = []
-
-    def add(self, bounds: tuple[Any, bool, Any, bool], state: _State) -> None:
-        self.entries[(bounds, state)] = None
-        self.points = None
-
-    def remove(self, bounds: tuple[Any, bool, Any, bool], state: _State) -> None:
-        del self.entries[(bounds, state)]
-        self.points = None
-
-    def lookup(self, x: Any, out: list[Any]) -> None:
-        if x != x:  # NaN is in no range
-            return
-        points = self.points
-        if points is None:
-            points = self._build()
-        i = bisect_left(points, x)
-        slot = 2 * i + 1 if i < len(points) and points[i] == x else 2 * i
-        answers = self.answers
-        if answers is not None:
-            answer = answers[slot]
-            if answer:
-                out.extend(answer)
-            return
-        node = slot + self.size
-        tree = self.tree
-        while node:
-            bucket = tree[node]
-            if bucket:
-                out.extend(bucket)
-            node >>= 1
-
-    def _slots(self, position: dict[Any, int]) -> Iterator[tuple[int, int, _State]]:
-        """Each interval as its first and last slot (inclusive)."""
-        last_slot = 2 * len(position)
-        for (lo, lo_open, hi, hi_open), state in self.entries:
-            first = 0 if lo == -math.inf else 2 * position[lo] + (2 if lo_open else 1)
-            last = last_slot if hi == math.inf else 2 * position[hi] + (0 if hi_open else 1)
-            yield first, last, state
-
-    def _build(self) -> list[Any]:
-        finite = set()
-        for (lo, _, hi, _), _state in self.entries:
-            if lo != -math.inf:
-                finite.add(lo)
-            if hi != math.inf:
-                finite.add(hi)
-        points = sorted(finite)
-        position = {p: i for i, p in enumerate(points)}
-        last_slot = 2 * len(points)
-        if len(self.entries) <= _SLOT_ANSWERS:
-            answers: list[list[_State]] = [[] for _ in range(last_slot + 1)]
-            for first, last, state in self._slots(position):
-                for slot in range(first, last + 1):
-                    answers[slot].append(state)
-            self.answers = [tuple(answer) for answer in answers]
-            self.tree = []
-            self.points = points
-            return points
-        self.answers = None
-        size = 1
-        while size <= last_slot:
-            size *= 2
-        tree: list[list[_State] | None] = [None] * (2 * size)
-        for first, last, state in self._slots(position):
-            left = first + size
-            right = last + size + 1
-            while left < right:
-                if left & 1:
-                    bucket = tree[left]
-                    if bucket is None:
-                        tree[left] = [state]
-                    else:
-                        bucket.append(state)
-                    left += 1
-                if right & 1:
-                    right -= 1
-                    bucket = tree[right]
-                    if bucket is None:
-                        tree[right] = [state]
-                    else:
-                        bucket.append(state)
-                left >>= 1
-                right >>= 1
-        self.size = size
-        self.tree = tree
-        self.points = points
-        return points
+    lookups: int = 0
+    tracked_walks: int = 0
 
 
-class _WildcardIndex:
-    """Wildcards filed under their literal prefix, else their literal suffix, so an event
-    value is only tried against wildcards whose fixed ends it already has."""
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """The shape of a :class:`RuleIndex` (:meth:`RuleIndex.stats`).
 
-    __slots__ = ("by_prefix", "by_suffix", "general")
+    An index with no rules has one state (the root) and nothing else, however many rules
+    came and went: ``RuleIndex().stats()`` is what removing every rule leaves.
+    """
 
-    def __init__(self) -> None:
-        self.by_prefix = _AffixIndex(suffix=False)
-        self.by_suffix = _AffixIndex(suffix=True)
-        self.general: dict[tuple[Wildcard, _State], None] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.general or self.by_prefix.by_length or self.by_suffix.by_length)
-
-    def add(self, wildcard: Wildcard, state: _State) -> None:
-        if wildcard.literal_prefix:
-            self.by_prefix.add(wildcard.literal_prefix, (wildcard, state))
-        elif wildcard.literal_suffix:
-            self.by_suffix.add(wildcard.literal_suffix, (wildcard, state))
-        else:
-            self.general[(wildcard, state)] = None
-
-    def remove(self, wildcard: Wildcard, state: _State) -> None:
-        if wildcard.literal_prefix:
-            self.by_prefix.remove(wildcard.literal_prefix, (wildcard, state))
-        elif wildcard.literal_suffix:
-            self.by_suffix.remove(wildcard.literal_suffix, (wildcard, state))
-        else:
-            del self.general[(wildcard, state)]
-
-    def lookup(self, value: str, out: list[Any]) -> None:
-        candidates: list[tuple[Wildcard, _State]] = list(self.general)
-        self.by_prefix.lookup(value, candidates)
-        self.by_suffix.lookup(value, candidates)
-        for wildcard, state in candidates:
-            if wildcard.matches(value):
-                out.append(state)
-
-
-class _ValueIndex:
-    """For one state and one path: event value -> child states, over every kind of
-    matcher the rules use there. Structures are created when first needed."""
-
-    __slots__ = (
-        "cidrs",
-        "exists",
-        "folded",
-        "folded_prefixes",
-        "folded_suffixes",
-        "ips",
-        "literals",
-        "lookup",
-        "negatives",
-        "numbers",
-        "numeric_only",
-        "prefixes",
-        "ranges",
-        "size",
-        "string_probes",
-        "strings",
-        "suffixes",
-        "wildcards",
-    )
-
-    def __init__(self) -> None:
-        self.strings: dict[str, dict[_State, None]] = {}
-        self.numbers: dict[float, dict[_State, None]] | None = None
-        self.literals: dict[bool | None, dict[_State, None]] | None = None
-        self.ranges: _RangeIndex | None = None
-        self.negatives: dict[tuple[Matcher, _State], None] | None = None
-        self.exists: dict[_State, None] | None = None
-        # string operators beyond equality
-        self.ips: dict[tuple[int, int], dict[_State, None]] | None = None
-        self.folded: dict[str, dict[_State, None]] | None = None
-        self.prefixes: _AffixIndex | None = None
-        self.suffixes: _AffixIndex | None = None
-        self.folded_prefixes: _AffixIndex | None = None
-        self.folded_suffixes: _AffixIndex | None = None
-        self.wildcards: _WildcardIndex | None = None
-        self.cidrs: dict[int, _RangeIndex] | None = None
-        self.size = 0
-        self.string_probes: tuple[Any, ...] = ()
-        self.numeric_only = False
-        self.lookup = self._lookup_exact
-
-    def _pick_lookup(self) -> None:
-        """Set :attr:`lookup` (and the string probes) for what the index now holds.
-
-        Most indexes hold only exact strings, which one dict lookup answers; one of
-        strings and string operators skips the number, literal and negative checks; and a
-        string value is put only to the string operators the index holds.
-        """
-        probes: list[Any] = []
-        for affixes in (self.prefixes, self.suffixes):
-            if affixes is not None and affixes.by_length:
-                probes.append(affixes.lookup)
-        if (
-            self.folded
-            or (self.folded_prefixes is not None and self.folded_prefixes.by_length)
-            or (self.folded_suffixes is not None and self.folded_suffixes.by_length)
-        ):
-            probes.append(self._probe_folded)
-        if self.wildcards:
-            probes.append(self.wildcards.lookup)
-        if self.ips or self.cidrs:
-            probes.append(self._probe_ip)
-        self.string_probes = tuple(probes)
-        numeric = bool(self.numbers or (self.ranges is not None and self.ranges.entries))
-        others = bool(self.literals or self.negatives or self.exists)
-        self.numeric_only = numeric and not others and not probes and not self.strings
-        if numeric or others:
-            self.lookup = self._lookup_any
-        elif probes:
-            self.lookup = self._lookup_text
-        else:
-            self.lookup = self._lookup_exact
-
-    def add(self, matcher: Matcher, state: _State) -> None:
-        self._add(matcher, state)
-        self._pick_lookup()
-
-    def remove(self, matcher: Matcher, state: _State) -> None:
-        self._remove(matcher, state)
-        self._pick_lookup()
-
-    def _add(self, matcher: Matcher, state: _State) -> None:
-        self.size += 1
-        kind = type(matcher)
-        if kind is ExactString:
-            _put(self.strings, matcher.value, state)  # type: ignore[attr-defined]
-        elif kind is ExactNumber:
-            if self.numbers is None:
-                self.numbers = {}
-            _put(self.numbers, matcher.value, state)  # type: ignore[attr-defined]
-        elif kind is ExactLiteral:
-            if self.literals is None:
-                self.literals = {}
-            _put(self.literals, matcher.value, state)  # type: ignore[attr-defined]
-        elif kind is NumericRange:
-            assert isinstance(matcher, NumericRange)
-            if self.ranges is None:
-                self.ranges = _RangeIndex()
-            self.ranges.add((matcher.lo, matcher.lo_open, matcher.hi, matcher.hi_open), state)
-        elif kind is Exists:
-            if self.exists is None:
-                self.exists = {}
-            self.exists[state] = None
-        elif kind in _NEGATIVE:
-            if self.negatives is None:
-                self.negatives = {}
-            self.negatives[(matcher, state)] = None
-        else:
-            self._add_string_op(matcher, state)
-
-    def _add_string_op(self, matcher: Matcher, state: _State) -> None:
-        kind = type(matcher)
-        if kind is IpExact:
-            assert isinstance(matcher, IpExact)
-            if self.ips is None:
-                self.ips = {}
-            _put(self.ips, (matcher.version, matcher.address), state)
-        elif kind is EqualsIgnoreCase:
-            if self.folded is None:
-                self.folded = {}
-            _put(self.folded, matcher.value, state)  # type: ignore[attr-defined]
-        elif kind is Cidr:
-            assert isinstance(matcher, Cidr)
-            if self.cidrs is None:
-                self.cidrs = {}
-            ranges = self.cidrs.get(matcher.version)
-            if ranges is None:
-                ranges = self.cidrs[matcher.version] = _RangeIndex()
-            ranges.add((matcher.first, False, matcher.last, False), state)
-        elif kind is Wildcard:
-            assert isinstance(matcher, Wildcard)
-            if self.wildcards is None:
-                self.wildcards = _WildcardIndex()
-            self.wildcards.add(matcher, state)
-        else:
-            name = _AFFIX_SLOTS[kind]
-            affixes = getattr(self, name)
-            if affixes is None:
-                affixes = _AffixIndex(suffix=kind in (Suffix, SuffixIgnoreCase))
-                setattr(self, name, affixes)
-            affixes.add(matcher.value, state)  # type: ignore[attr-defined]
-
-    def _remove(self, matcher: Matcher, state: _State) -> None:
-        # Emptied structures stay allocated: the state is usually pruned with its index.
-        self.size -= 1
-        kind = type(matcher)
-        if kind is ExactString:
-            _drop(self.strings, matcher.value, state)  # type: ignore[attr-defined]
-        elif kind is ExactNumber:
-            _drop(self.numbers, matcher.value, state)  # type: ignore[arg-type, attr-defined]
-        elif kind is ExactLiteral:
-            _drop(self.literals, matcher.value, state)  # type: ignore[arg-type, attr-defined]
-        elif kind is NumericRange:
-            assert isinstance(matcher, NumericRange) and self.ranges is not None
-            self.ranges.remove((matcher.lo, matcher.lo_open, matcher.hi, matcher.hi_open), state)
-        elif kind is Exists:
-            del self.exists[state]  # type: ignore[union-attr]
-        elif kind in _NEGATIVE:
-            del self.negatives[(matcher, state)]  # type: ignore[union-attr]
-        else:
-            if kind is IpExact:
-                assert isinstance(matcher, IpExact)
-                _drop(self.ips, (matcher.version, matcher.address), state)  # type: ignore[arg-type]
-            elif kind is EqualsIgnoreCase:
-                _drop(self.folded, matcher.value, state)  # type: ignore[arg-type, attr-defined]
-            elif kind is Cidr:
-                assert isinstance(matcher, Cidr) and self.cidrs is not None
-                ranges = self.cidrs[matcher.version]
-                ranges.remove((matcher.first, False, matcher.last, False), state)
-                if not ranges.entries:
-                    del self.cidrs[matcher.version]
-            elif kind is Wildcard:
-                assert isinstance(matcher, Wildcard) and self.wildcards is not None
-                self.wildcards.remove(matcher, state)
-            else:
-                affixes = getattr(self, _AFFIX_SLOTS[kind])
-                affixes.remove(matcher.value, state)  # type: ignore[attr-defined]
-
-    def _lookup_exact(self, value: Any, out: list[Any]) -> None:
-        bucket = self.strings.get(value)
-        if bucket:
-            out.extend(bucket)
-
-    def _lookup_text(self, value: Any, out: list[Any]) -> None:
-        if type(value) is str:
-            bucket = self.strings.get(value)
-            if bucket:
-                out.extend(bucket)
-            for probe in self.string_probes:
-                probe(value, out)
-
-    def _lookup_any(self, value: Any, out: list[Any]) -> None:
-        """Append to ``out`` every child state ``value`` leads to (maybe repeated)."""
-        t = type(value)
-        if t is str:
-            bucket = self.strings.get(value)
-            if bucket:
-                out.extend(bucket)
-            for probe in self.string_probes:
-                probe(value, out)
-        elif t is int or t is float:
-            if self.numbers is not None or self.ranges is not None:
-                x = to_number(value)
-                if x is not None:
-                    if self.numbers:
-                        bucket = self.numbers.get(x)
-                        if bucket:
-                            out.extend(bucket)
-                    if self.ranges is not None and self.ranges.entries:
-                        self.ranges.lookup(x, out)
-        elif (t is bool or value is None) and self.literals:
-            bucket = self.literals.get(value)  # type: ignore[arg-type]
-            if bucket:
-                out.extend(bucket)
-        if self.negatives:
-            for matcher, state in self.negatives:
-                if matcher.matches(value):
-                    out.append(state)
-        if self.exists:
-            out.extend(self.exists)
-
-    def lookup_all(self, values: list[Any], out: list[Any]) -> None:
-        """:meth:`lookup` for each of ``values``; numbers with the same double value
-        select the same states, so each is looked up once (long arrays of coordinates
-        repeat their zeros and their first point)."""
-        lookup = self.lookup
-        if len(values) < 4:
-            for value in values:
-                lookup(value, out)
-            return
-        done: set[float] = set()
-        if self.numeric_only:
-            # Long arrays are mostly numbers (coordinates): the numeric part of
-            # _lookup_any, inlined.
-            numbers = self.numbers
-            ranges = self.ranges if self.ranges is not None and self.ranges.entries else None
-            for value in values:
-                t = type(value)
-                if t is float:
-                    x = value
-                elif t is int:
-                    x = to_number(value)
-                    if x is None:
-                        continue
-                else:
-                    continue
-                if x in done:
-                    continue
-                done.add(x)
-                if numbers:
-                    bucket = numbers.get(x)
-                    if bucket:
-                        out.extend(bucket)
-                if ranges is not None:
-                    ranges.lookup(x, out)
-            return
-        for value in values:
-            t = type(value)
-            if t is float or t is int:
-                x = to_number(value)
-                if x is not None:
-                    if x in done:
-                        continue
-                    done.add(x)
-            lookup(value, out)
-
-    def _probe_folded(self, value: str, out: list[Any]) -> None:
-        folded = fold(value)
-        if self.folded:
-            bucket = self.folded.get(folded)
-            if bucket:
-                out.extend(bucket)
-        if self.folded_prefixes is not None:
-            self.folded_prefixes.lookup(folded, out)
-        if self.folded_suffixes is not None:
-            self.folded_suffixes.lookup(folded, out)
-
-    def _probe_ip(self, value: str, out: list[Any]) -> None:
-        parsed = parse_ip(value)
-        if parsed is not None:
-            if self.ips:
-                bucket = self.ips.get(parsed)
-                if bucket:
-                    out.extend(bucket)
-            if self.cidrs:
-                ranges = self.cidrs.get(parsed[0])
-                if ranges is not None:
-                    ranges.lookup(parsed[1], out)
-
-
-_AFFIX_SLOTS: dict[type, str] = {
-    Prefix: "prefixes",
-    Suffix: "suffixes",
-    PrefixIgnoreCase: "folded_prefixes",
-    SuffixIgnoreCase: "folded_suffixes",
-}
+    #: rule ids indexed
+    rules: int
+    #: sub-rules (``$or`` alternatives) ending at a state of the tree, over all rules
+    subrules: int
+    #: steps of those sub-rules (each a path's condition), as counted along the tree
+    steps: int
+    #: states of the tree, the root included
+    states: int
+    #: paths of the steps that leave the root: the fields every walk starts with
+    first_paths: frozenset[str]
+    #: value indexes (one per state and path with value conditions) by the lookup they
+    #: bind: ``"exact"`` (exact strings only: one dict lookup), ``"text"`` (strings and
+    #: string operators), ``"any"`` (numbers, literals, anything-but, exists, ...)
+    value_indexes: dict[str, int]
+    #: (state, path) pairs with ``exists: false`` children
+    absent_paths: int
+    #: event paths the index reads (those of its rules)
+    paths: int
+    #: (path, exact value) pairs the step-order statistics count (see ``RuleIndex._order``)
+    counted_values: int
 
 
 class RuleIndex:
@@ -619,11 +139,22 @@ class RuleIndex:
     ``add(rule_id, pattern)`` takes an :class:`EventPattern`, a dict or JSON text (and
     raises InvalidPattern before changing anything); adding an existing id replaces its
     pattern. ``matching(event)`` returns the ids of every rule whose pattern matches.
+    ``stats()`` and ``walk_order(rule_id)`` describe the structure built; a
+    :class:`MatchCounter` passed as ``counter`` counts the work ``matching`` does.
     """
 
-    __slots__ = ("_balanced", "_changes", "_path_values", "_root", "_rules", "_selector")
+    __slots__ = (
+        "_balanced",
+        "_changes",
+        "_counter",
+        "_path_values",
+        "_root",
+        "_rules",
+        "_selector",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, *, counter: MatchCounter | None = None) -> None:
+        self._counter = counter
         self._root = _State(None, None)
         self._rules: dict[Hashable, tuple[EventPattern, list[tuple[_State, SubRule]]]] = {}
         self._selector = FieldSelector()
@@ -701,6 +232,40 @@ class RuleIndex:
     def discard(self, rule_id: Hashable) -> None:
         if rule_id in self._rules:
             self.remove(rule_id)
+
+    def walk_order(self, rule_id: Hashable) -> tuple[tuple[str, ...], ...]:
+        """The paths of each sub-rule of a rule (one per ``$or`` alternative), in the order
+        matching walks their steps (see :meth:`_order`); KeyError if there is no such
+        rule."""
+        return tuple(
+            tuple(step.path for step in steps) for _state, steps in self._rules[rule_id][1]
+        )
+
+    def stats(self) -> IndexStats:
+        """Counts of the structure built (walks the whole tree: for tests, benchmarks and
+        diagnostics, not for the matching path)."""
+        states = subrules = absent_paths = 0
+        kinds: dict[str, int] = {}
+        stack = [self._root]
+        while stack:
+            state = stack.pop()
+            states += 1
+            subrules += sum(state.rules.values())
+            absent_paths += len(state.absent)
+            for index in state.trans.values():
+                kinds[index.kind] = kinds.get(index.kind, 0) + 1
+            stack.extend(state.children.values())
+        return IndexStats(
+            rules=len(self._rules),
+            subrules=subrules,
+            steps=sum(self._root.below.values()),
+            states=states,
+            first_paths=frozenset(path for path, _signature in self._root.children),
+            value_indexes=kinds,
+            absent_paths=absent_paths,
+            paths=len(self._selector.plans),
+            counted_values=sum(len(values) for values in self._path_values.values()),
+        )
 
     def _attach(self, rule_id: Hashable, steps: SubRule) -> _State:
         heads = [_head(step.path) for step in steps]
@@ -810,8 +375,7 @@ class RuleIndex:
         order.extend(fixed[j:])
         return tuple(order)
 
-    @staticmethod
-    def _child(state: _State, step: Step) -> _State:
+    def _child(self, state: _State, step: Step) -> _State:
         key = (step.path, step.signature)
         child = state.children.get(key)
         if child is not None:
@@ -820,11 +384,11 @@ class RuleIndex:
         if step.matchers:
             index = state.trans.get(step.path)
             if index is None:
-                index = state.trans[step.path] = _ValueIndex()
+                index = state.trans[step.path] = ValueIndex(self._counter)
             for matcher in step.matchers:
                 index.add(matcher, child)
         if step.absent_ok:
-            _put(state.absent, step.path, child)
+            put(state.absent, step.path, child)
         return child
 
     @staticmethod
@@ -841,7 +405,7 @@ class RuleIndex:
                 if not index.size:
                     del parent.trans[step.path]
             if step.absent_ok:
-                _drop(parent.absent, step.path, state)
+                drop(parent.absent, step.path, state)
             state = parent
 
     def matching(self, event: Mapping[str, Any] | str | bytes) -> set[Hashable]:
@@ -855,6 +419,8 @@ class RuleIndex:
             # those the tracking walk reaches with no element committed to; it resumes
             # from there (the state being expanded is expanded again).
             stack, seen = left
+            if self._counter is not None:
+                self._counter.tracked_walks += 1
             self._match_nested(fields, matched, [(s, ()) for s in stack], {(s, ()) for s in seen})
         return matched
 
@@ -960,8 +526,8 @@ class RuleIndex:
 
 
 def _transitions(
-    trans: dict[str, _ValueIndex], fields: LazyFields
-) -> Iterable[tuple[str, _ValueIndex]]:
+    trans: dict[str, ValueIndex], fields: LazyFields
+) -> Iterable[tuple[str, ValueIndex]]:
     """The transitions of a state to try on an event: all of them, except that a wide
     state whose paths outnumber the event's leaves tries only the paths the event has."""
     if len(trans) <= _WIDE_STATE:

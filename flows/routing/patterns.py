@@ -30,6 +30,7 @@ Internal API, shared with :mod:`flows.routing.index` and the SNS filter-policy l
         condition (without the path); ``selectivity`` ranks how narrow it is (0-3).
     FieldSelector(paths).collect(event) -> Fields   (flows.routing.fields)
     match_subrule(subrule, fields) -> bool
+    explain_subrules(subrules, fields, wording) -> list[Mismatch]   (flows.routing.explain)
     load_pattern(obj_or_json_text, error_type=InvalidPattern) -> Mapping
     coerce_event(dict_or_json_text) -> Mapping
 
@@ -44,10 +45,10 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from flows.routing._json import JSON_TEXT_TYPES, dumps, loads
+from flows.routing.explain import MISSING, Mismatch, Wording, explain_subrules
 from flows.routing.fields import (
     Chain,
     Fields,
@@ -158,52 +159,6 @@ class InvalidPattern(ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.path, self.reason))
-
-
-class _Missing:
-    """The value of a field an event does not have."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """One reason an event does not match a pattern.
-
-    ``expected`` is the pattern clause (the list written for the field, or for an
-    array-consistency failure a ``{path: clause}`` mapping); ``actual`` is the event's
-    value (a list when the field has several values) or :data:`MISSING`. ``branch`` is
-    the index of the ``$or`` alternative the mismatch belongs to, when there are several.
-    """
-
-    path: str
-    expected: Any
-    actual: Any
-    message: str
-    branch: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        missing = self.actual is MISSING
-        return {
-            "path": self.path,
-            "expected": copy.deepcopy(self.expected),
-            "actual": None if missing else copy.deepcopy(self.actual),
-            "missing": missing,
-            "message": self.message,
-            "branch": self.branch,
-        }
 
 
 def path_sort_key(path: str) -> bytes:
@@ -782,6 +737,13 @@ def _search(
     return False
 
 
+# EventBridge's phrasing of a failed clause: "detail.total is 5, which does not match
+# [{"numeric":[">",100]}]", listed in path order, array-consistency failures located.
+_EVENTBRIDGE = Wording(
+    rule="pattern", field="field", dumps=dumps, order=path_sort_key, locate_consistency=True
+)
+
+
 class EventPattern:
     """A validated, compiled EventBridge event pattern.
 
@@ -836,11 +798,7 @@ class EventPattern:
         fields = selector.collect(coerce_event(event))
         if any(match_subrule(sub, fields) for sub in self._subrules):
             return []
-        several = len(self._subrules) > 1
-        mismatches: list[Mismatch] = []
-        for number, sub in enumerate(self._subrules):
-            mismatches.extend(_explain_subrule(sub, fields, number if several else None))
-        return mismatches
+        return explain_subrules(self._subrules, fields, _EVENTBRIDGE)
 
     def _make_selector(self) -> FieldSelector:
         self._selector = FieldSelector(self._paths)
@@ -864,57 +822,3 @@ class EventPattern:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (EventPattern, (self._pattern,))
-
-
-def _explain_subrule(steps: SubRule, fields: Fields, branch: int | None) -> list[Mismatch]:
-    values = fields.values
-    found: list[Mismatch] = []
-    for step in sorted(steps, key=lambda s: path_sort_key(s.path)):
-        present = values.get(step.path)
-        expected = copy.deepcopy(step.clause)
-        clause = dumps(step.clause)
-        if present is None:
-            if not step.absent_ok:
-                found.append(
-                    Mismatch(
-                        step.path,
-                        expected,
-                        MISSING,
-                        f"{step.path} is missing; the pattern expects {clause}",
-                        branch,
-                    )
-                )
-            continue
-        test = step.test
-        if test is not None and any(test(v) for v in present):
-            continue
-        actual = present[0] if len(present) == 1 else list(present)
-        if test is None:
-            message = f"{step.path} is {dumps(actual)} but the pattern requires it to be absent"
-        else:
-            message = f"{step.path} is {dumps(actual)}, which does not match {clause}"
-        found.append(Mismatch(step.path, expected, copy.deepcopy(actual), message, branch))
-    if not found:
-        # Each clause holds somewhere, just not within one element of an array of objects.
-        paths = sorted((step.path for step in steps), key=path_sort_key)
-        found.append(
-            Mismatch(
-                _common_prefix(paths),
-                {step.path: copy.deepcopy(step.clause) for step in steps},
-                {p: copy.deepcopy(values[p]) for p in paths if p in values},
-                "every field matches on its own, but not all within the same element "
-                "of an array of objects",
-                branch,
-            )
-        )
-    return found
-
-
-def _common_prefix(paths: list[str]) -> str:
-    split = [p.split(".") for p in paths]
-    common: list[str] = []
-    for parts in zip(*split, strict=False):
-        if any(part != parts[0] for part in parts):
-            break
-        common.append(parts[0])
-    return ".".join(common)

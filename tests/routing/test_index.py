@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from flows.routing import EventPattern, InvalidPattern, RuleIndex
-from flows.routing import index as index_module
+from flows.routing import EventPattern, IndexStats, InvalidPattern, MatchCounter, RuleIndex
 
 # --- the rule set API ----------------------------------------------------------------
 
@@ -127,11 +126,48 @@ def test_removing_every_rule_leaves_an_empty_machine():
     idx = RuleIndex()
     for i in range(200):
         idx.add(i, random_pattern(rng))
+    full = idx.stats()
+    assert full.rules == 200 and full.subrules >= 200 and full.steps > full.subrules
+    assert full.states > 1 and full.first_paths and full.absent_paths
+    assert set(full.value_indexes) == {"exact", "text", "any"}
+    assert full.paths and full.counted_values
     for i in range(200):
         idx.remove(i)
-    root = idx._root
-    assert (root.children, root.trans, root.absent, root.rules, root.below) == ({}, {}, {}, {}, {})
-    assert (dict(idx._selector.plans), idx._path_values) == ({}, {})
+    empty = idx.stats()
+    # The root alone: no children, value indexes, exists: false entries, rules ending
+    # there or steps below it; no paths read and no values counted for step order.
+    assert (
+        empty
+        == RuleIndex().stats()
+        == IndexStats(
+            rules=0,
+            subrules=0,
+            steps=0,
+            states=1,
+            first_paths=frozenset(),
+            value_indexes={},
+            absent_paths=0,
+            paths=0,
+            counted_values=0,
+        )
+    )
+
+
+def test_stats_describe_the_states_and_value_indexes_the_rules_build():
+    idx = RuleIndex()
+    idx.add("a", {"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}})
+    idx.add("b", {"source": ["shop"], "detail": {"channel": [{"prefix": "web"}]}})
+    idx.add("c", {"$or": [{"source": ["crm"]}, {"detail": {"coupon": [{"exists": False}]}}]})
+    stats = idx.stats()
+    assert (stats.rules, stats.subrules, stats.steps) == (3, 4, 6)
+    # root -> source=shop (shared by a and b) -> total / channel; source=crm; coupon absent
+    assert stats.states == 6
+    assert stats.first_paths == {"source", "detail.coupon"}
+    # root: exact strings on source; under source=shop: a range and a prefix, one each
+    assert stats.value_indexes == {"exact": 1, "any": 1, "text": 1}
+    assert stats.absent_paths == 1
+    assert stats.paths == 4  # source, detail.total, detail.channel, detail.coupon
+    assert stats.counted_values == 2  # source: "shop" and "crm"
 
 
 # --- agreement with EventPattern ----------------------------------------------------------
@@ -397,73 +433,67 @@ def test_index_agrees_with_patterns_when_rules_start_on_many_different_fields():
 # --- cost does not grow with the number of rules -----------------------------------------
 
 
-class _LookupCounter:
-    """Counts value lookups of the indexes built after it is installed (each value
-    index binds one of the lookups below when rules are added)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls = 0
-        for name in ("_lookup_exact", "_lookup_text", "_lookup_any"):
-            monkeypatch.setattr(index_module._ValueIndex, name, self._counting(name))
-
-    def _counting(self, name: str) -> Any:
-        original = getattr(index_module._ValueIndex, name)
-
-        def counting(index: Any, value: Any, out: list[Any]) -> None:
-            self.calls += 1
-            original(index, value, out)
-
-        return counting
-
-
 def _lookups_per_event(rule_count: int) -> int:
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        counter = _LookupCounter(monkeypatch)
-        idx = RuleIndex()
-        for i in range(rule_count):
-            idx.add(
-                i,
-                {
-                    "source": [f"app.{i}"],
-                    "detail-type": ["OrderPlaced"],
-                    "detail": {
-                        "total": [{"numeric": [">", i % 100]}],
-                        "channel": [{"prefix": f"web-{i % 7}"}],
-                    },
+    counter = MatchCounter()
+    idx = RuleIndex(counter=counter)
+    for i in range(rule_count):
+        idx.add(
+            i,
+            {
+                "source": [f"app.{i}"],
+                "detail-type": ["OrderPlaced"],
+                "detail": {
+                    "total": [{"numeric": [">", i % 100]}],
+                    "channel": [{"prefix": f"web-{i % 7}"}],
                 },
-            )
-        event = {
-            "source": "app.5",
-            "detail-type": "OrderPlaced",
-            "detail": {"total": 50, "channel": "web-5-mobile"},
-        }
-        assert idx.matching(event) == {5}
-        assert counter.calls
-        return counter.calls
+            },
+        )
+    event = {
+        "source": "app.5",
+        "detail-type": "OrderPlaced",
+        "detail": {"total": 50, "channel": "web-5-mobile"},
+    }
+    assert idx.matching(event) == {5}
+    assert counter.lookups
+    return counter.lookups
 
 
 def test_matching_work_does_not_grow_with_the_number_of_rules():
     assert _lookups_per_event(10) == _lookups_per_event(1000)
 
 
-def test_the_field_that_tells_rules_apart_is_looked_up_first(monkeypatch):
+def test_the_field_that_tells_rules_apart_is_looked_up_first():
     # Rules differ by source but share one of 7 detail-types: path order would try the
     # detail-type first and reach a seventh of the rules; the index starts with source.
-    counter = _LookupCounter(monkeypatch)
-    idx = RuleIndex()
+    counter = MatchCounter()
+    idx = RuleIndex(counter=counter)
     for i in range(700):
         idx.add(i, {"source": [f"svc.{i}"], "detail-type": [f"T{i % 7}"]})
     assert idx.matching({"source": "svc.15", "detail-type": "T1"}) == {15}
-    assert 1 <= counter.calls <= 4
+    assert 1 <= counter.lookups <= 4
+
+
+def test_counting_lookups_changes_no_result_and_adds_up_over_matchings():
+    rng = random.Random(4)
+    patterns = {i: EventPattern(random_pattern(rng)) for i in range(60)}
+    counter = MatchCounter()
+    counted, plain = RuleIndex(counter=counter), RuleIndex()
+    for rule_id, pattern in patterns.items():
+        counted.add(rule_id, pattern)
+        plain.add(rule_id, pattern)
+    events = [random_event(rng) for _ in range(40)]
+    for event in events:
+        assert counted.matching(event) == plain.matching(event)
+    first = counter.lookups
+    assert first > len(events)
+    for event in events:
+        counted.matching(event)
+    assert counter.lookups == 2 * first
 
 
 # --- step order: expected pass rates, exists: false, re-ordering as rules change ---------
 
 _TYPES = ["Order Placed", "Inventory Low", "Order Shipped", "Refund", "A", "B", "C", "D"]
-
-
-def _root_paths(idx: RuleIndex) -> set[str]:
-    return {path for path, _ in idx._root.children}
 
 
 def _bus_rule(rng: random.Random, i: int) -> dict[str, Any]:
@@ -522,10 +552,10 @@ def test_rare_lists_of_common_values_do_not_lead_and_results_stay_exact():
         if round_number in (0, 5):
             for event in events:
                 assert idx.matching(event) == _expected(patterns, event), event
-    assert _root_paths(idx) == {"source"}
+    assert idx.stats().first_paths == {"source"}
     for rule_id in list(patterns):
         idx.remove(rule_id)
-    assert (idx._root.children, idx._path_values) == ({}, {})
+    assert idx.stats() == RuleIndex().stats()
 
 
 def test_an_order_decided_early_is_revised_as_values_accumulate():
@@ -535,12 +565,10 @@ def test_an_order_decided_early_is_revised_as_values_accumulate():
     idx.add("early", {"source": ["svc.0"], "detail-type": ["A"]})
     for i in range(1, 4):
         idx.add(f"t{i}", {"detail-type": [f"T{i}"]})
-    assert _root_paths(idx) == {"detail-type"}
+    assert idx.stats().first_paths == {"detail-type"}
     for i in range(1, 400):
         idx.add(i, {"source": [f"svc.{i}"], "detail-type": ["A"]})
-    assert ("source", EventPattern({"source": ["svc.0"]}).subrules[0][0].signature) in (
-        idx._root.children
-    )
+    assert idx.walk_order("early") == (("source", "detail-type"),)
     assert idx.matching({"source": "svc.0", "detail-type": "A"}) == {"early"}
     assert idx.matching({"source": "svc.7", "detail-type": "A"}) == {7}
 
@@ -560,9 +588,8 @@ def test_exists_false_keeps_path_order_only_under_its_own_top_level_key():
     idx = RuleIndex()
     for rule_id, pattern in patterns.items():
         idx.add(rule_id, pattern)
-    assert _root_paths(idx) == {"source"}
-    ((_state, steps),) = idx._rules[3][1]
-    assert [step.path for step in steps] == ["source", "detail.items.coupon", "detail.items.sku"]
+    assert idx.stats().first_paths == {"source"}
+    assert idx.walk_order(3) == (("source", "detail.items.coupon", "detail.items.sku"),)
     events = [
         {"source": "svc.3", "detail": {"items": [{"sku": "a"}]}},
         {"source": "svc.3", "detail": {"items": [{"sku": "a", "coupon": "c"}]}},
@@ -638,18 +665,8 @@ def test_long_arrays_on_numeric_rules_read_numbers_by_value_and_skip_other_value
     assert [idx.matching(event) for event in events] == [{0, 1}, {2}, set(), {0, 3}]
 
 
-def test_values_in_arrays_of_objects_need_tracking_only_when_a_later_step_shares_the_key(
-    monkeypatch,
-):
-    walks = 0
-    original = RuleIndex._match_nested
-
-    def counting(self: Any, *args: Any) -> None:
-        nonlocal walks
-        walks += 1
-        original(self, *args)
-
-    monkeypatch.setattr(RuleIndex, "_match_nested", counting)
+def test_values_in_arrays_of_objects_need_tracking_only_when_a_later_step_shares_the_key():
+    counter = MatchCounter()
     patterns = {
         "sku": EventPattern({"source": ["s"], "detail": {"items": {"sku": ["a"]}}}),
         "pair": EventPattern({"source": ["t"], "detail": {"items": {"sku": ["a"], "qty": [2]}}}),
@@ -657,16 +674,16 @@ def test_values_in_arrays_of_objects_need_tracking_only_when_a_later_step_shares
             {"source": ["t"], "detail": {"items": {"coupon": [{"exists": False}]}}}
         ),
     }
-    idx = RuleIndex()
+    idx = RuleIndex(counter=counter)
     for rule_id, pattern in patterns.items():
         idx.add(rule_id, pattern)
     items = [{"sku": "a", "qty": 1, "coupon": "c"}, {"sku": "b", "qty": 2}]
     event = {"source": "s", "detail": {"items": items}}
     assert idx.matching(event) == {"sku"} == _expected(patterns, event)
-    assert walks == 0  # one step under detail per rule: elements cannot conflict
+    assert counter.tracked_walks == 0  # one step under detail per rule: elements cannot conflict
     for source in ("t", ["s", "t"]):
         event = {"source": source, "detail": {"items": items}}
         assert idx.matching(event) == _expected(patterns, event)
-    assert walks == 2
+    assert counter.tracked_walks == 2
     event = {"source": "t", "detail": {"items": [{"sku": "a", "qty": 2}]}}
     assert idx.matching(event) == {"pair", "none"} == _expected(patterns, event)
