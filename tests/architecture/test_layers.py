@@ -47,12 +47,13 @@ def test_the_pure_cores_import_without_django() -> None:
 def _imports_of(file: Path, module: str, known: set[str]) -> set[str]:
     """Every flows.* module this file imports, at any level (lazy imports count too).
 
-    ``from package import submodule`` depends on the submodule, not on the package.
+    ``from package import submodule`` depends on the submodule, not on the package;
+    imports under ``if TYPE_CHECKING:`` are for the type checker only and never run.
     """
     tree = ast.parse(file.read_text(encoding="utf-8"))
     package = module if file.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -64,6 +65,27 @@ def _imports_of(file: Path, module: str, known: set[str]) -> set[str]:
             submodules = {f"{base}.{alias.name}" for alias in node.names} & known
             found.update(submodules or {base})
     return {name for name in found if name.startswith("flows")}
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    def type_checking_only(node: ast.AST) -> bool:
+        if not isinstance(node, ast.If):
+            return False
+        test = node.test
+        return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+            isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+        )
+
+    nodes: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if type_checking_only(node):
+            todo.extend(node.orelse)  # type: ignore[attr-defined]
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return nodes
 
 
 def _graph() -> dict[str, set[str]]:
