@@ -151,6 +151,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- product ------------------------------------------------------------------
 EVENTVIZ_SCENARIO_DIRS = [BASE_DIR / "flows" / "scenarios"]
 EVENTVIZ_HEALTH_TIMEOUT = env_int("EVENTVIZ_HEALTH_TIMEOUT", 2, minimum=1)
+# Every /healthz caller within this many seconds shares one check (flows/health.py).
+EVENTVIZ_HEALTH_CACHE_SECONDS = 2
 
 LOGGING = {
     "version": 1,
