@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from eventviz import embedded
+from eventviz import embedded, origins
 from eventviz.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,7 +31,34 @@ elif len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_TRUSTED_ORIGINS = origins.check_origin_setting(
+    env_list("CSRF_TRUSTED_ORIGINS", []), "CSRF_TRUSTED_ORIGINS"
+)
+if "*" in ALLOWED_HOSTS:
+    # '*' accepts any Host header, so a page on any domain that resolves here (DNS
+    # rebinding) counts as this server's own origin for forms and websockets.
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS='*' is refused with DEBUG off: name the host names this server "
+            "answers to, e.g. ALLOWED_HOSTS=eventviz.example.com"
+        )
+    sys.stderr.write(
+        "WARNING: ALLOWED_HOSTS='*' (DEBUG on): any Host header is accepted. "
+        "Never serve this beyond your own machine.\n"
+    )
+
+# The port `make run` serves on; websocket origins default to it (eventviz/origins.py).
+PORT = env_int("PORT", 8000, minimum=1)
+# Websocket handshakes are accepted from the server's own origin and from these, matched
+# on scheme, host and port exactly.
+WEBSOCKET_ALLOWED_ORIGINS = origins.check_origin_setting(
+    env_list(
+        "ALLOWED_ORIGINS",
+        [f"http://{host}:{PORT}" for host in ALLOWED_HOSTS if not host.startswith((".", "*"))]
+        + CSRF_TRUSTED_ORIGINS,
+    ),
+    "ALLOWED_ORIGINS",
+)
 
 INSTALLED_APPS = [
     "daphne",
