@@ -73,15 +73,24 @@ def celery_worker_argv(*, concurrency: int, hostname: str = "worker@%h") -> list
     ]
 
 
+# Daphne's own limit, stated: a websocket message over it is closed with 1009 (see
+# eventviz/web.py); below it the app answers oversize frames with an error frame.
+WEBSOCKET_MAX_MESSAGE_BYTES = 1024 * 1024
+
+
 def daphne_argv(*, host: str, port: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "daphne",
+        "eventviz.web",
         "-b",
         host,
         "-p",
         str(port),
+        "--websocket-max-message-size",
+        str(WEBSOCKET_MAX_MESSAGE_BYTES),
+        "--websocket-max-frame-size",
+        str(WEBSOCKET_MAX_MESSAGE_BYTES),
         "eventviz.asgi:application",
     ]
 
