@@ -111,7 +111,7 @@ class EmbeddedRedis:
                     f"see {self.dir / 'redis.log'}"
                 )
             if self.running():
-                (self.var_dir / "redis.url").write_text(self.url + "\n")
+                write_private(self.var_dir / "redis.url", self.url + "\n")
                 return True
             time.sleep(0.05)
         self.stop()

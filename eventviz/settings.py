@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from eventviz import embedded, origins
+from eventviz import embedded, logs, origins
 from eventviz.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -231,7 +231,16 @@ EVENTVIZ_HEALTH_CACHE_SECONDS = 2
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "not_a_health_answer": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": logs.not_a_health_answer,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"daphne": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.request": {"filters": ["not_a_health_answer"]},
+    },
 }
