@@ -13,8 +13,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# exec: make's child is the supervisor itself, so make's SIGTERM reaches it directly
+# (make passes SIGTERM on; a SIGINT sent to make alone is noticed by the supervisor).
 run: $(STAMP)
-	$(PY) manage.py runstack --port $(PORT)
+	exec $(PY) manage.py runstack --port $(PORT)
 
 test: $(STAMP)
 	scripts/ensure-chromium

@@ -10,14 +10,15 @@ django_asgi_app = get_asgi_application()
 # Imported after Django is set up: the websocket routes import models.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from eventviz.origins import WebsocketOriginValidator  # noqa: E402
 from flows.ws_urls import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        # Origin matched on scheme, host and port (eventviz/origins.py), then the session.
+        "websocket": WebsocketOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -71,7 +71,8 @@ class EmbeddedRedis:
         """
         if self.running():
             return False
-        self.dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.var_dir)
+        private_dir(self.dir)
         if self.socket.exists():
             self.socket.unlink()  # left by a server that died; nothing answers on it
         self.process = subprocess.Popen(
@@ -100,6 +101,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in a terminal is handled by our supervisor
+            umask=0o077,  # its log and socket are for this user only
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,7 +111,7 @@ class EmbeddedRedis:
                     f"see {self.dir / 'redis.log'}"
                 )
             if self.running():
-                (self.var_dir / "redis.url").write_text(self.url + "\n")
+                write_private(self.var_dir / "redis.url", self.url + "\n")
                 return True
             time.sleep(0.05)
         self.stop()
@@ -133,3 +135,26 @@ class EmbeddedRedis:
 
 def default_var_dir(base_dir: Path) -> Path:
     return Path(os.environ.get("EVENTVIZ_VAR_DIR") or base_dir / "var").resolve()
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) readable by this user only: var/ holds secrets."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)  # made by an older version, or under a loose umask
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty, or tighten it, so only this user can read or write it."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file that is never readable by others, not even for a moment."""
+    private_file(path)
+    with open(path, "w") as out:
+        out.write(text)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from eventviz import embedded
+from eventviz import embedded, logs, origins
 from eventviz.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -15,22 +17,65 @@ VAR_DIR = embedded.default_var_dir(BASE_DIR)
 
 DEBUG = env_bool("DEBUG", False)
 
+# Placeholders that were shipped in examples: long enough to pass every length check, and
+# public. Django's own generated development keys start with "django-insecure-".
+PLACEHOLDER_SECRET_KEYS = {
+    "change-me-to-a-long-random-string-of-50-characters",
+    "change-me",
+    "changeme",
+    "secret",
+}
+
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     # A fresh checkout runs without configuration: keep a generated key under var/.
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
+    key_file = embedded.private_dir(VAR_DIR) / "secret_key"
+    if not key_file.exists() or not key_file.read_text().strip():
         import secrets
 
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        embedded.write_private(key_file, secrets.token_urlsafe(50))
+    embedded.private_file(key_file)  # tighten a key written by an older version
     SECRET_KEY = key_file.read_text().strip()
+elif SECRET_KEY.strip().lower() in PLACEHOLDER_SECRET_KEYS or SECRET_KEY.startswith(
+    "django-insecure-"
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a published placeholder, not a secret. Unset it (a key is then "
+        "generated into var/secret_key) or set your own: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 elif len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_TRUSTED_ORIGINS = origins.check_origin_setting(
+    env_list("CSRF_TRUSTED_ORIGINS", []), "CSRF_TRUSTED_ORIGINS"
+)
+if "*" in ALLOWED_HOSTS:
+    # '*' accepts any Host header, so a page on any domain that resolves here (DNS
+    # rebinding) counts as this server's own origin for forms and websockets.
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS='*' is refused with DEBUG off: name the host names this server "
+            "answers to, e.g. ALLOWED_HOSTS=eventviz.example.com"
+        )
+    sys.stderr.write(
+        "WARNING: ALLOWED_HOSTS='*' (DEBUG on): any Host header is accepted. "
+        "Never serve this beyond your own machine.\n"
+    )
+
+# The port `make run` serves on; websocket origins default to it (eventviz/origins.py).
+PORT = env_int("PORT", 8000, minimum=1)
+# Websocket handshakes are accepted from the server's own origin and from these, matched
+# on scheme, host and port exactly.
+WEBSOCKET_ALLOWED_ORIGINS = origins.check_origin_setting(
+    env_list(
+        "ALLOWED_ORIGINS",
+        [f"http://{host}:{PORT}" for host in ALLOWED_HOSTS if not host.startswith((".", "*"))]
+        + CSRF_TRUSTED_ORIGINS,
+    ),
+    "ALLOWED_ORIGINS",
+)
 
 INSTALLED_APPS = [
     "daphne",
@@ -42,6 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "simple_history",
+    "axes",
     "flows",
 ]
 
@@ -55,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "eventviz.urls"
@@ -83,7 +131,20 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL={_database_url!r} is not usable: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _sqlite = Path(DATABASES["default"]["NAME"])
+    if _sqlite.parent == VAR_DIR or VAR_DIR in _sqlite.parents:
+        # Sessions and password hashes: the file (an empty file is an empty database)
+        # and its WAL/SHM files (SQLite gives them the database file's mode) are private.
+        embedded.private_dir(_sqlite.parent)
+        embedded.private_file(_sqlite)
+        for _extra in (
+            _sqlite.with_name(_sqlite.name + "-wal"),
+            _sqlite.with_name(_sqlite.name + "-shm"),
+        ):
+            if _extra.exists():
+                embedded.private_file(_extra)
+    else:
+        _sqlite.parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Workers and Daphne write concurrently: wait for the lock instead of failing.
     DATABASES["default"]["OPTIONS"] = {
@@ -134,6 +195,19 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/admin/login/"
 
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user
+# name from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES; a successful
+# login clears the count. `manage.py axes_reset` lifts every lockout.
+AUTHENTICATION_BACKENDS = [
+    "eventviz.auth.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every process; failures are still logged
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -155,10 +229,22 @@ EVENTVIZ_HEALTH_TIMEOUT = env_int("EVENTVIZ_HEALTH_TIMEOUT", 2, minimum=1)
 # slug); unset, every request must be signed with an API key.
 EVENTVIZ_AWS_ANONYMOUS_TOPOLOGY = env_str("EVENTVIZ_AWS_ANONYMOUS_TOPOLOGY")
 
+# Every /healthz caller within this many seconds shares one check (flows/health.py).
+EVENTVIZ_HEALTH_CACHE_SECONDS = 2
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "not_a_health_answer": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": logs.not_a_health_answer,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"daphne": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.request": {"filters": ["not_a_health_answer"]},
+    },
 }

@@ -16,9 +16,10 @@ from flows.tasks import ping
 pytestmark = pytest.mark.stack
 
 
-def get_json(url: str) -> tuple[int, dict]:
+def get_json(url: str, cookie: str = "") -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -28,10 +29,21 @@ def test_celery_task_round_trips_through_a_real_worker(live_stack) -> None:
     assert ping.delay("hello").get(timeout=30) == "hello"
 
 
+def staff_cookie() -> str:
+    """A logged-in staff session in the test database, as a Cookie header."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("ops", "ops@localhost", "x"))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
 def test_healthz_is_green_once_the_worker_answers(live_stack) -> None:
+    cookie = staff_cookie()  # the parts' details are for staff; others see only "ok"
     deadline = time.monotonic() + 30
     while True:
-        status, report = get_json(live_stack.base_url + "/healthz")
+        status, report = get_json(live_stack.base_url + "/healthz", cookie)
         if status == 200 or time.monotonic() > deadline:
             break
         time.sleep(0.5)

@@ -47,8 +47,8 @@ def test_unknown_topology_is_404(client: Client) -> None:
     assert client.get("/topologies/nope/").status_code == 404
 
 
-def test_healthz_reports_redis_up_and_no_worker(client: Client) -> None:
-    response = client.get("/healthz")
+def test_healthz_reports_redis_up_and_no_worker(admin_client: Client) -> None:
+    response = admin_client.get("/healthz")
     report = response.json()
     assert report["database"]["ok"] is True
     assert report["redis"]["ok"] is True
@@ -57,9 +57,9 @@ def test_healthz_reports_redis_up_and_no_worker(client: Client) -> None:
     assert response.status_code == 503
 
 
-def test_healthz_reports_redis_down(client: Client, tmp_path) -> None:
+def test_healthz_reports_redis_down(admin_client: Client, tmp_path) -> None:
     with override_settings(REDIS_URL=f"unix://{tmp_path}/nothing.sock"):
-        response = client.get("/healthz")
+        response = admin_client.get("/healthz")
     report = response.json()
     assert response.status_code == 503
     assert report["redis"] == {
@@ -68,6 +68,19 @@ def test_healthz_reports_redis_down(client: Client, tmp_path) -> None:
         "error": "Redis does not answer",
     }
     assert report["celery"]["ok"] is False
+
+
+def test_healthz_tells_anonymous_callers_only_up_or_down(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 503  # no Celery worker runs in this test
+    assert response.json() == {"ok": False}
+
+
+def test_healthz_names_no_host_and_no_raw_error_to_staff(admin_client: Client, tmp_path) -> None:
+    with override_settings(REDIS_URL=f"unix://{tmp_path}/nothing.sock"):
+        body = admin_client.get("/healthz").content.decode()
+    assert str(tmp_path) not in body
+    assert "Error" not in body  # no exception class names or driver messages
 
 
 def test_admin_pages_render_for_every_model(admin_client: Client) -> None:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +16,17 @@ from django.utils import timezone
 from eventviz import embedded, stack
 from flows.formats.scenario import scenario_load_file, shipped_scenarios
 from flows.models import Run, RunStatus, Topology
+
+ADMIN = "admin"
+
+
+def _connect_host(host: str) -> str:
+    """Where to reach a server bound to ``host`` from this machine."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host.strip("[]")
 
 
 class Command(BaseCommand):
@@ -32,11 +46,13 @@ class Command(BaseCommand):
         supervisor = stack.Supervisor()
         fresh_redis = False
         supervisor.install_signal_handlers()
+        # Daphne's default websocket origins are built from PORT (eventviz/origins.py).
+        os.environ["PORT"] = str(port)
         try:
             if settings.REDIS_EMBEDDED:
                 redis_server = embedded.EmbeddedRedis(settings.VAR_DIR)
                 if redis_server.start():
-                    supervisor.on_stop(redis_server.stop)
+                    supervisor.on_stop(lambda: redis_server.stop(timeout=3))
                     self.stdout.write(f"Embedded Redis on {redis_server.socket}")
                     fresh_redis = True
                 else:
@@ -53,22 +69,32 @@ class Command(BaseCommand):
                 if ended:
                     self.stdout.write(f"Marked {ended} run(s) of the last start as stopped")
             self._load_new_scenarios()
-            self._ensure_admin()
+            login = self._ensure_admin()
+            supervisor.check_parent()
 
             supervisor.start("celery worker", stack.celery_worker_argv(concurrency=workers))
-            daphne = supervisor.start("daphne", stack.daphne_argv(host=host, port=port))
+            supervisor.start("daphne", stack.daphne_argv(host=host, port=port))
+
+            def alive() -> bool:
+                supervisor.check_parent()
+                return all(process.poll() is None for _name, process in supervisor.children)
+
+            # Wait for the worker and Daphne directly, not through /healthz: HTTP probes,
+            # and their 503s while the worker boots, would only put noise in the log.
+            if not self._wait_for_worker(timeout=60, alive=alive):
+                self.stderr.write("The Celery worker has not answered yet; see /healthz")
             url = f"http://{host}:{port}/"
-            status = stack.wait_for_http(
-                url + "healthz", timeout=60, alive=lambda: daphne.poll() is None, want=200
-            )
-            if status is None:
+            if not stack.wait_for_port(_connect_host(host), port, timeout=60, alive=alive):
                 raise CommandError("Daphne did not start; see the messages above")
-            if status != 200:
-                self.stderr.write(f"Not healthy yet (HTTP {status}); see {url}healthz")
+            # The last lines, together: where to go and how to log in.
+            self.stdout.write("")
             self.stdout.write(
                 self.style.SUCCESS(f"EventViz is running at {url}  (Ctrl-C stops it)")
             )
-            self.stdout.write(f"Admin: {url}admin/")
+            self.stdout.write(f"Admin:    {url}admin/")
+            for line in login:
+                self.stdout.write(line)
+            self.stdout.flush()
             exited = supervisor.wait()
             raise CommandError(f"{exited} exited; stopping everything")
         except KeyboardInterrupt:
@@ -76,6 +102,18 @@ class Command(BaseCommand):
         finally:
             supervisor.shutdown()
             self.stdout.write("Stopped.")
+
+    def _wait_for_worker(self, *, timeout: float, alive: Callable[[], bool]) -> bool:
+        from eventviz.celery import app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and alive():
+            try:
+                if app.control.ping(timeout=0.5):
+                    return True
+            except Exception:  # the broker is still coming up: try again
+                time.sleep(0.5)
+        return False
 
     def _load_new_scenarios(self) -> None:
         """Shipped scenarios are loaded once; later edits in admin are never overwritten."""
@@ -86,15 +124,30 @@ class Command(BaseCommand):
             topology = scenario_load_file(str(path))
             self.stdout.write(f"Loaded scenario {topology.slug} from {path.name}")
 
-    def _ensure_admin(self) -> None:
+    def _ensure_admin(self) -> list[str]:
+        """Create the admin account on a fresh database; return the login lines to print.
+
+        The generated password goes to a file only its user can read (var/admin_password)
+        and to the terminal, never to a log: with stdout not a terminal (`make run > log`),
+        the lines point at the file instead. The file is forgotten once the password
+        has been changed.
+        """
         User = get_user_model()
-        if User.objects.filter(is_superuser=True).exists():
-            return
-        password = secrets.token_urlsafe(12)
-        User.objects.create_superuser("admin", "admin@localhost", password)
-        self.stdout.write(
-            self.style.WARNING(
-                f"Created the admin account: user 'admin', password '{password}' "
-                "(shown once; change it in admin)"
-            )
-        )
+        password_file = settings.VAR_DIR / "admin_password"
+        reset = "reset it: .venv/bin/python manage.py changepassword admin"
+        if not User.objects.filter(is_superuser=True).exists():
+            password = secrets.token_urlsafe(12)
+            User.objects.create_superuser(ADMIN, f"{ADMIN}@localhost", password)
+            embedded.write_private(password_file, password + "\n")
+        admin = User.objects.filter(username=ADMIN, is_superuser=True).first()
+        if admin is None:
+            return ["Login:    your superuser account"]
+        saved = password_file.read_text().strip() if password_file.exists() else ""
+        if not saved or not admin.check_password(saved):
+            password_file.unlink(missing_ok=True)
+            return [f"Login:    {ADMIN}", f"Password: the one you set ({reset})"]
+        if sys.stdout.isatty():
+            shown = f"{saved}  (generated; also in {password_file}; change it in admin)"
+        else:
+            shown = f"in {password_file} (readable only by you; not printed to a log)"
+        return [f"Login:    {ADMIN}", f"Password: {shown}"]
