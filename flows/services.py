@@ -291,24 +291,31 @@ def hops_publish(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
     client never misses a hop that is sent but not yet stored.
 
     No frame is larger than WS_FRAME_MAX bytes: a large tick goes out as several frames,
-    in seq order. Above WS_HOP_BUDGET hops a second (per tick: the budget times the tick's
-    length), dashboards get a declared sample (``frames.live_hops_frames``); the database
-    keeps every hop, so resumes and traces stay complete. Encoded once here for every
-    dashboard, sent without waiting: a slow dashboard never slows the run.
+    in seq order. Above WS_HOP_BUDGET hops a second, dashboards get a declared sample
+    (``frames.live_hops_frames``); the database keeps every hop, so resumes and traces
+    stay complete. Encoded once here for every dashboard and sent without waiting: a slow
+    dashboard never slows the run.
     """
     payloads = [frames.hop_payload(h) for h in hops]
     sender.send_all(
         slug,
         frames.live_hops_frames(  # type: ignore[arg-type]
-            run_id, payloads, max_bytes=settings.EVENTVIZ_WS_FRAME_MAX, budget=hop_budget_per_tick()
+            run_id, payloads, max_bytes=settings.EVENTVIZ_WS_FRAME_MAX, budget=hop_budget(hops)
         ),
     )
     hops_persist(run_id=run_id, hops=hops)
 
 
-def hop_budget_per_tick() -> int:
-    """The hops a dashboard is sent per engine tick (WS_HOP_BUDGET is per second)."""
-    return max(1, settings.EVENTVIZ_WS_HOP_BUDGET * TICK_MS // 1000)
+def hop_budget(hops: list[dict[str, Any]]) -> int:
+    """The hops a dashboard may be sent for this batch (WS_HOP_BUDGET is per second).
+
+    A batch is one engine tick, or several after a stall: it lasts a tick plus the span
+    of its hops' times.
+    """
+    if not hops:
+        return 1
+    span = max(h["at"] for h in hops) - min(h["at"] for h in hops)
+    return max(1, settings.EVENTVIZ_WS_HOP_BUDGET * (TICK_MS + span) // 1000)
 
 
 def hops_persist(*, run_id: int, hops: list[dict[str, Any]]) -> None:
