@@ -4,7 +4,8 @@ Path ``/ws/topologies/<slug>/``. Every frame it sends is built by ``flows.live.f
 
 Server -> client:
   snapshot  on connect: graph, counters, run, last_seq, staff
-  hops      a batch of hop events, one per engine tick (from the channel layer), or one
+  hops      a batch of hop events, one or more per engine tick (from the channel layer;
+            ``sampled`` above the hop budget: see frames.live_hops_frames), or one
             frame of the answer to ``resume`` (``resumed: true``, ``more``: whether
             another frame of that answer follows)
   counters  totals, per node, script progress (4 a second, from the channel layer)
