@@ -43,11 +43,11 @@ export class LiveView {
     const every = this.rate.samplingEvery();
     if (every !== this.sampling) {
       this.sampling = every;
-      this.parts.log.setNote(
-        every
-          ? `sampled: 1 in ${every} — hops of the other messages are not listed (every first hop and failure is); pick a message to trace all of its hops`
-          : "",
-      );
+      const note = every
+        ? `sampled 1 in ${every}: other messages' hops not listed (first hops and failures are); ` +
+          "pick a message for all of its hops"
+        : "";
+      this.parts.log.setNote(note);
     }
   }
 
@@ -146,11 +146,11 @@ export class LiveView {
     controls.setStaff(this.staff);
     this.setGraph(frame.graph);
     const run = frame.run;
-    const behind = run && this.run && run.id === this.run.id && (frame.last_seq || 0) - this.sequencer.lastSeq;
-    if (behind > RELOAD_BEHIND) {
+    const same = Boolean(run && this.run && run.id === this.run.id);
+    if (same && (frame.last_seq || 0) - this.sequencer.lastSeq > RELOAD_BEHIND) {
       this.startRun(run, Math.max(0, frame.last_seq - BACKFILL));
       this.sequencer.resumeNow();
-    } else if (run && this.run && run.id === this.run.id) {
+    } else if (same) {
       // A reconnect to the same run: fetch what was missed while away.
       this.run = run;
       this.sequencer.resumeNow();
@@ -172,7 +172,8 @@ export class LiveView {
       this.parts.controls.setRun(this.run);
     }
     // Sampled (above the dashboard's hop budget): count what was left out in the rate.
-    if (frame.sampled) this.rate.sampled(frame.sampled.hops - frame.hops.length, frame.sampled.every);
+    const sampled = frame.sampled;
+    if (sampled) this.rate.sampled(sampled.hops - frame.hops.length, sampled.every);
     this.sequencer.accept(frame);
   }
 
