@@ -232,6 +232,16 @@ EVENTVIZ_AWS_ANONYMOUS_TOPOLOGY = env_str("EVENTVIZ_AWS_ANONYMOUS_TOPOLOGY")
 # Every /healthz caller within this many seconds shares one check (flows/health.py).
 EVENTVIZ_HEALTH_CACHE_SECONDS = 2
 
+# The websocket (README, "Websocket protocol"): no server frame is larger than
+# WS_FRAME_MAX bytes (Daphne refuses payloads over 1 MiB); a socket's transport holds at
+# most WS_SEND_BUFFER unread bytes, and a client that does not read them within
+# WS_DRAIN_TIMEOUT seconds is closed (4008); above WS_HOP_BUDGET hops a second, dashboards
+# get a declared sample of the hop events.
+EVENTVIZ_WS_FRAME_MAX = env_int("EVENTVIZ_WS_FRAME_MAX", 256 * 1024, minimum=16 * 1024)
+EVENTVIZ_WS_SEND_BUFFER = env_int("EVENTVIZ_WS_SEND_BUFFER", 1024 * 1024, minimum=64 * 1024)
+EVENTVIZ_WS_DRAIN_TIMEOUT = env_int("EVENTVIZ_WS_DRAIN_TIMEOUT", 10, minimum=1)
+EVENTVIZ_WS_HOP_BUDGET = env_int("EVENTVIZ_WS_HOP_BUDGET", 5000, minimum=100)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

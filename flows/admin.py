@@ -13,7 +13,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
-from flows import rules, selectors
+from flows import rules, selectors, validators
 from flows.admin_filters import topology_filter, used_filter
 from flows.admin_history import HistoryAdmin
 from flows.forms import JSONEditorWidget, PrettyJSONField, RuleAdminForm
@@ -361,11 +361,16 @@ class RuleAdmin(JSONAdminMixin, HistoryAdmin):
     @staticmethod
     def _json_body(request: HttpRequest) -> dict[str, Any]:
         try:
-            body = json.loads(request.body or b"{}")
+            # One level for the body itself; patterns and events get JSON_DEPTH_MAX.
+            body = validators.json_loads_bounded(
+                request.body or b"{}", limit=validators.JSON_DEPTH_MAX + 1
+            )
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 f"The request is not valid JSON: {exc.msg} (at {exc.pos})"
             ) from None
+        except ValueError as exc:  # too deep
+            raise ValidationError(f"The request is refused: {exc}.") from None
         if not isinstance(body, dict):
             raise ValidationError("The request must be a JSON object.")
         return body
@@ -389,12 +394,17 @@ class RuleAdmin(JSONAdminMixin, HistoryAdmin):
     @method_decorator(require_POST)
     def whatif_view(self, request: HttpRequest) -> JsonResponse:
         def compute(body: dict[str, Any]) -> dict[str, Any]:
-            bus = MessageChannel.objects.filter(pk=body.get("bus"), kind="bus").first()
+            bus_id, rule_id = body.get("bus"), body.get("rule")
+            if bus_id in (None, "") or validators.db_int_error(bus_id, "bus") is not None:
+                raise ValidationError("Choose the rule's event bus first (bus is its id).")
+            if rule_id not in (None, "") and validators.db_int_error(rule_id, "rule") is not None:
+                raise ValidationError("rule must be the id of a rule (an integer).")
+            bus = MessageChannel.objects.filter(pk=bus_id, kind="bus").first()
             if bus is None:
                 raise ValidationError("Choose the rule's event bus first.")
-            rule = Rule.objects.filter(pk=body.get("rule")).first() if body.get("rule") else None
+            rule = Rule.objects.filter(pk=rule_id).first() if rule_id else None
             limit = body.get("limit", 200)
-            if not isinstance(limit, int) or not 1 <= limit <= 5000:
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 5000:
                 raise ValidationError("limit must be an integer from 1 to 5000.")
             return selectors.rule_whatif(bus=bus, rule=rule, draft=body.get("pattern"), limit=limit)
 

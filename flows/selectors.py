@@ -394,9 +394,11 @@ def _draft_pattern(draft: Any) -> tuple[EventPattern | None, dict[str, Any] | No
     """The draft compiled, or the error to show next to the field."""
     if isinstance(draft, str):
         try:
-            draft = json.loads(draft)
+            draft = validators.json_loads_bounded(draft)
         except json.JSONDecodeError as exc:
             return None, {"valid": False, "error": validators.json_syntax_error(exc)}
+        except ValueError as exc:  # nested too deep
+            return None, {"valid": False, "error": f"The pattern is refused: {exc}."}
     if not isinstance(draft, dict):  # worded as the rule form words it
         message = validators.event_pattern_errors(draft)[0]
         return None, {"valid": False, "error": message, "path": "", "reason": message}
@@ -413,9 +415,11 @@ def rule_sandbox(draft: Any, event: Any) -> dict[str, Any]:
         return error
     if isinstance(event, str):
         try:
-            event = json.loads(event)
+            event = validators.json_loads_bounded(event)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"The sample event is not valid JSON: {exc.msg}") from None
+        except ValueError as exc:  # nested too deep
+            raise ValidationError(f"The sample event is refused: {exc}.") from None
     if not isinstance(event, dict):
         raise ValidationError("The sample event must be a JSON object.")
     assert pattern is not None

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import redis
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from flows import selectors
 from flows.engine import commands, driver, keys
 from flows.engine.counters import accounting_errors as accounting_errors  # the law, re-exported
 from flows.engine.counters import counters as engine_counters
+from flows.engine.engine import TICK_MS
 from flows.live import frames, sender
 from flows.models import (
     ChannelKind,
@@ -52,6 +54,8 @@ def run_start(*, topology: Topology, seed: int | None = None) -> Run:
         )
     if seed is None:
         seed = random.SystemRandom().randrange(1, 2**31)
+    elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ServiceError(f"seed must be an integer from 0 to {2**63 - 1}")
     try:
         with transaction.atomic():
             run = Run.objects.create(topology=topology, seed=seed)
@@ -142,6 +146,9 @@ def run_counters(*, run: Run) -> dict[str, Any]:
 # --- messages ------------------------------------------------------------------------------
 
 
+SCHEMA_VERSION_MAX = 2**31 - 1  # MessageType.version is a PositiveIntegerField
+
+
 def envelope_build(*, topology: Topology, data: dict[str, Any]) -> dict[str, Any]:
     """A full envelope (docs/contracts.md) from what a person typed: a detail or an envelope."""
     if not isinstance(data, dict):
@@ -162,6 +169,13 @@ def envelope_build(*, topology: Topology, data: dict[str, Any]) -> dict[str, Any
     kind = data.get("kind") or (mtype.kind if mtype else MessageKind.EVENT)
     if kind not in MessageKind.values:
         raise ServiceError(f"kind must be one of {', '.join(MessageKind.values)}")
+    schema_version = data.get("schema_version") or (mtype.version if mtype else 1)
+    if (
+        not isinstance(schema_version, int)
+        or isinstance(schema_version, bool)
+        or not 1 <= schema_version <= SCHEMA_VERSION_MAX
+    ):
+        raise ServiceError(f"schema_version must be an integer from 1 to {SCHEMA_VERSION_MAX}")
     message_id = str(data.get("id") or uuid.uuid4())
     try:
         uuid.UUID(message_id)
@@ -175,7 +189,7 @@ def envelope_build(*, topology: Topology, data: dict[str, Any]) -> dict[str, Any
         "time": str(
             data.get("time") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         ),
-        "schema_version": int(data.get("schema_version") or (mtype.version if mtype else 1)),
+        "schema_version": schema_version,
         "attributes": attributes,
         "detail": detail,
     }
@@ -262,9 +276,33 @@ def hops_publish(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
     MULTI/EXEC), so they are final: dashboards get them without waiting for the database.
     A resume reads the Redis stream's tail as well as the database (``hops_after``), so a
     client never misses a hop that is sent but not yet stored.
+
+    No frame is larger than WS_FRAME_MAX bytes: a large tick goes out as several frames,
+    in seq order. Above WS_HOP_BUDGET hops a second, dashboards get a declared sample
+    (``frames.live_hops_frames``); the database keeps every hop, so resumes and traces
+    stay complete. Encoded once here for every dashboard and sent without waiting: a slow
+    dashboard never slows the run.
     """
-    sender.send(slug, frames.hops_frame(run_id, (frames.hop_payload(h) for h in hops)))
+    payloads = [frames.hop_payload(h) for h in hops]
+    sender.send_all(
+        slug,
+        frames.live_hops_frames(  # type: ignore[arg-type]
+            run_id, payloads, max_bytes=settings.EVENTVIZ_WS_FRAME_MAX, budget=hop_budget(hops)
+        ),
+    )
     hops_persist(run_id=run_id, hops=hops)
+
+
+def hop_budget(hops: list[dict[str, Any]]) -> int:
+    """The hops a dashboard may be sent for this batch (WS_HOP_BUDGET is per second).
+
+    A batch is one engine tick, or several after a stall: it lasts a tick plus the span
+    of its hops' times.
+    """
+    if not hops:
+        return 1
+    span = max(h["at"] for h in hops) - min(h["at"] for h in hops)
+    return max(1, settings.EVENTVIZ_WS_HOP_BUDGET * (TICK_MS + span) // 1000)
 
 
 def hops_persist(*, run_id: int, hops: list[dict[str, Any]]) -> None:

@@ -20,6 +20,56 @@ from flows.routing import (
     InvalidTransformer,
 )
 
+# The largest integer the database stores (BigIntegerField, BigAutoField: SQLite's INTEGER
+# and PostgreSQL's bigint); an id or seed beyond it is refused before a query overflows.
+DB_INT_MAX = 2**63 - 1
+# JSON nesting a person's message, event or pattern may have. EventBridge events and
+# patterns are a few levels deep; the routing core walks them recursively, and a
+# 5,000-deep document would exhaust Python's stack there (or in json.loads itself).
+JSON_DEPTH_MAX = 32
+
+
+def db_int_error(value: Any, name: str, *, minimum: int = 1) -> str | None:
+    """Why ``value`` is not an integer from ``minimum`` to DB_INT_MAX, or None."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"{name} must be an integer, not {type_name(value)}"
+    if not minimum <= value <= DB_INT_MAX:
+        return f"{name} must be from {minimum} to {DB_INT_MAX}"
+    return None
+
+
+def json_depth_error(value: Any, *, limit: int = JSON_DEPTH_MAX, name: str = "JSON") -> str | None:
+    """Why ``value`` nests deeper than ``limit`` arrays/objects, or None (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return f"{name} nests deeper than {limit} levels"
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def json_loads_bounded(text: str | bytes, *, limit: int = JSON_DEPTH_MAX) -> Any:
+    """``json.loads`` that refuses nesting deeper than ``limit`` with a ValueError.
+
+    json.loads itself raises RecursionError on very deep input; that becomes a ValueError
+    here too, so a caller has one exception to turn into a 400.
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"JSON nests deeper than {limit} levels") from None
+    error = json_depth_error(value, limit=limit)
+    if error is not None:
+        raise ValueError(error)
+    return value
+
 
 def json_syntax_error(exc: json.JSONDecodeError) -> str:
     """What is wrong with JSON text and where, as the editor counts (1-based)."""

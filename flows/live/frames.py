@@ -10,10 +10,11 @@ Frame types (server -> client): snapshot, hops, counters, graph, run, trace, ack
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import jsonschema
+import orjson
 
 from flows.models import ChannelKind, HopStage, MessageKind, RunStatus
 
@@ -92,6 +93,22 @@ class SnapshotFrame(TypedDict):
     staff: bool
 
 
+class Sample(TypedDict):
+    """What a sampled live hops frame covers and what it left out (see ``sample_every``).
+
+    The frame covers every seq from ``first_seq`` to ``last_seq``: a hop of that range
+    that is not in the frame was sampled out, not lost (a client does not resume it).
+    ``hops``, ``stages`` and ``edges`` count every hop of the range, sent or not.
+    """
+
+    every: int
+    first_seq: int
+    last_seq: int
+    hops: int
+    stages: dict[str, int]
+    edges: dict[str, int]
+
+
 class HopsFrame(TypedDict):
     type: Literal["hops"]
     run: int
@@ -100,6 +117,8 @@ class HopsFrame(TypedDict):
     # answer follows (the client stops waiting for the answer when it is false).
     resumed: NotRequired[bool]
     more: NotRequired[bool]
+    # Only on live frames sent while the run is above the dashboards' hop budget.
+    sampled: NotRequired[Sample]
 
 
 class CountersFrame(Counters):
@@ -138,6 +157,7 @@ class ErrorFrame(TypedDict):
     type: Literal["error"]
     error: str
     of: NotRequired[str]  # the refused frame's type, when it had one
+    retry_ms: NotRequired[int]  # a rate-limited request: when it may be asked again
 
 
 Frame = (
@@ -218,13 +238,156 @@ def snapshot_frame(
 
 
 def hops_frame(run_id: int, hops: Iterable[Hop]) -> HopsFrame:
-    """A live batch of hops (one per engine tick)."""
+    """A live batch of hops (one per engine tick; see ``live_hops_frames`` for the limits)."""
     return {"type": "hops", "run": run_id, "hops": list(hops)}
 
 
 def resumed_hops_frame(run_id: int, hops: Iterable[Hop], *, more: bool) -> HopsFrame:
     """One frame of the answer to ``resume``; ``more`` is false on the answer's last frame."""
     return {"type": "hops", "run": run_id, "hops": list(hops), "resumed": True, "more": more}
+
+
+def _encoded_size(value: Any) -> int:
+    return len(orjson.dumps(value))
+
+
+def _split(
+    hops: Sequence[Hop], *, base: int, max_bytes: int, max_hops: int | None = None
+) -> list[list[Hop]]:
+    """Consecutive groups of ``hops``, each fitting a frame of ``base`` bytes plus its hops."""
+    groups: list[list[Hop]] = []
+    current: list[Hop] = []
+    size = base
+    for hop in hops:
+        more = _encoded_size(hop) + 1  # and its comma
+        if current and (size + more > max_bytes or (max_hops and len(current) >= max_hops)):
+            groups.append(current)
+            current, size = [], base
+        current.append(hop)
+        size += more
+    groups.append(current)
+    return groups
+
+
+def resumed_hops_frames(
+    run_id: int, hops: Sequence[Hop], *, max_hops: int, max_bytes: int
+) -> list[HopsFrame]:
+    """The whole answer to ``resume``: at least one frame, each within ``max_bytes``."""
+    base = _encoded_size(resumed_hops_frame(run_id, [], more=False))
+    groups = _split(hops, base=base, max_bytes=max_bytes, max_hops=max_hops)
+    return [
+        resumed_hops_frame(run_id, group, more=i < len(groups) - 1)
+        for i, group in enumerate(groups)
+    ]
+
+
+# --- sampling: what a dashboard is sent above its hop budget ------------------------------
+
+# Never sampled out: a message's first hop, and every hop that ends or loses a copy.
+UNSAMPLED_STAGES = frozenset({"published", "failed", "dead_lettered", "unmatched"})
+
+
+def sample_kept(hop: Hop, every: int) -> bool:
+    """The rule a client is told (``every`` in the frame): whole messages are kept or not.
+
+    A hop is kept when its stage is one of UNSAMPLED_STAGES, or when its message id's last
+    eight hex digits, read as a number, divide by ``every`` (a power of two). An id that
+    does not end in eight hex digits is always kept.
+    """
+    if every <= 1 or hop["stage"] in UNSAMPLED_STAGES:
+        return True
+    try:
+        return int(hop["msg"][-8:], 16) % every == 0
+    except ValueError:
+        return True
+
+
+def sample_every(hops: Sequence[Hop], budget: int) -> int:
+    """1 when ``hops`` fit ``budget``; else the power of two that brings them near it.
+
+    The hops that are never sampled out count against the budget first; the rest share
+    what is left (at least a quarter of it, so tokens keep moving however many fail).
+    """
+    if len(hops) <= budget:
+        return 1
+    fixed = sum(1 for hop in hops if hop["stage"] in UNSAMPLED_STAGES)
+    room = max(budget - fixed, budget // 4, 1)
+    every = 1
+    while (len(hops) - fixed) / every > room:
+        every *= 2
+    return every
+
+
+def _counts(hops: Iterable[Hop]) -> tuple[dict[str, int], dict[str, int]]:
+    stages: dict[str, int] = {}
+    edges: dict[str, int] = {}
+    for hop in hops:
+        stages[hop["stage"]] = stages.get(hop["stage"], 0) + 1
+        if hop["edge"]:
+            edges[hop["edge"]] = edges.get(hop["edge"], 0) + 1
+    return stages, edges
+
+
+def live_hops_frames(
+    run_id: int, hops: Sequence[Hop], *, max_bytes: int, budget: int
+) -> list[HopsFrame]:
+    """One tick's hops (in seq order) as the frames every dashboard is sent.
+
+    Each frame is at most ``max_bytes`` encoded, and the frames follow each other in seq
+    order. Above ``budget`` hops, only a sample goes out (``sample_kept``) and every frame
+    says which seqs it covers and counts all of them, so the client neither resumes the
+    hops left out nor loses count of them.
+    """
+    if not hops:
+        return []
+    every = sample_every(hops, budget)
+    if every == 1:
+        base = _encoded_size(hops_frame(run_id, []))
+        return [hops_frame(run_id, group) for group in _split(hops, base=base, max_bytes=max_bytes)]
+    # An upper bound of a frame's size without its hops: it counts the whole tick, and
+    # says the tick's largest seq twice.
+    top = hops[-1]["seq"]
+    base = _encoded_size(_sampled_frame(run_id, [], every, hops, seqs=(top, top)))
+    made: list[HopsFrame] = []
+    covered: list[Hop] = []  # the hops of the frame being built, kept or not
+    kept: list[Hop] = []
+    size = base
+    for hop in hops:
+        more = _encoded_size(hop) + 1 if sample_kept(hop, every) else 0
+        if kept and size + more > max_bytes:
+            made.append(_sampled_frame(run_id, kept, every, covered))
+            covered, kept, size = [], [], base
+        covered.append(hop)
+        if more:
+            kept.append(hop)
+            size += more
+    made.append(_sampled_frame(run_id, kept, every, covered))
+    return made
+
+
+def _sampled_frame(
+    run_id: int,
+    kept: list[Hop],
+    every: int,
+    covered: Sequence[Hop],
+    *,
+    seqs: tuple[int, int] | None = None,
+) -> HopsFrame:
+    stages, edges = _counts(covered)
+    first, last = seqs or (covered[0]["seq"], covered[-1]["seq"])
+    return {
+        "type": "hops",
+        "run": run_id,
+        "hops": kept,
+        "sampled": {
+            "every": every,
+            "first_seq": first,
+            "last_seq": last,
+            "hops": len(covered),
+            "stages": stages,
+            "edges": edges,
+        },
+    }
 
 
 def counters_frame(counters: Counters) -> CountersFrame:
@@ -252,11 +415,14 @@ def ack_frame(of: str, **acted_on: int | str) -> AckFrame:
     return {"type": "ack", "of": of, **acted_on}  # type: ignore[typeddict-item]
 
 
-def error_frame(message: str, *, of: str | None = None) -> ErrorFrame:
-    """An error; ``of`` names the refused frame's type when it had one."""
+def error_frame(message: str, *, of: str | None = None, retry_ms: int | None = None) -> ErrorFrame:
+    """An error; ``of`` names the refused frame's type when it had one, ``retry_ms`` when a
+    rate-limited request may be asked again."""
     frame: ErrorFrame = {"type": "error", "error": message}
     if of is not None:
         frame["of"] = of
+    if retry_ms is not None:
+        frame["retry_ms"] = retry_ms
     return frame
 
 
@@ -299,6 +465,22 @@ _HOP_PROPERTIES = {
 }
 HOP_SCHEMA = _object(_HOP_PROPERTIES)
 TRACED_HOP_SCHEMA = _object({**_HOP_PROPERTIES, "detail": {"type": "object"}})
+
+_POSITIVE = {"type": "integer", "minimum": 1}
+SAMPLE_SCHEMA = _object(
+    {
+        "every": {"type": "integer", "minimum": 2},
+        "first_seq": _POSITIVE,
+        "last_seq": _POSITIVE,
+        "hops": _POSITIVE,
+        "stages": {
+            "type": "object",
+            "propertyNames": {"enum": list(HopStage.values)},
+            "additionalProperties": _POSITIVE,
+        },
+        "edges": {"type": "object", "additionalProperties": _POSITIVE},
+    }
+)
 
 RUN_INFO_SCHEMA = _object({"id": _INT, "status": {"enum": list(RunStatus.values)}, "seed": _INT})
 
@@ -366,10 +548,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         **_frame(
             "hops",
             {"run": _INT, "hops": {"type": "array", "items": HOP_SCHEMA}},
-            {"resumed": {"const": True}, "more": _BOOL},
+            {"resumed": {"const": True}, "more": _BOOL, "sampled": SAMPLE_SCHEMA},
         ),
         # A resumed batch always says whether more of its answer follows; a live one never.
+        # A resumed batch is never sampled: it is the database's complete record.
         "dependentRequired": {"resumed": ["more"], "more": ["resumed"]},
+        "dependentSchemas": {"sampled": {"not": {"required": ["resumed"]}}},
     },
     "counters": _frame("counters", _COUNTERS_PROPERTIES),
     "graph": _frame("graph", {"graph": GRAPH_SCHEMA}),
@@ -392,7 +576,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "minProperties": 3,
         "maxProperties": 3,
     },
-    "error": _frame("error", {"error": {"type": "string", "minLength": 1}}, {"of": _STR}),
+    "error": _frame(
+        "error",
+        {"error": {"type": "string", "minLength": 1}},
+        {"of": _STR, "retry_ms": {"type": "integer", "minimum": 1}},
+    ),
 }
 
 # The TypedDict each schema describes (a test keeps their keys in step).

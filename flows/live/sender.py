@@ -45,11 +45,14 @@ class _Sender:
         self.thread.start()
         self.layer = get_channel_layer()
 
-    def send(self, group: str, text: str) -> None:
-        future = asyncio.run_coroutine_threadsafe(
-            self.layer.group_send(group, {"type": "live.frame", "text": text}), self.loop
-        )
+    def send(self, group: str, texts: list[str]) -> None:
+        future = asyncio.run_coroutine_threadsafe(self._send_in_order(group, texts), self.loop)
         future.add_done_callback(_log_failure)
+
+    async def _send_in_order(self, group: str, texts: list[str]) -> None:
+        # One after the other: concurrent group_sends may reach a client out of order.
+        for text in texts:
+            await self.layer.group_send(group, {"type": "live.frame", "text": text})
 
 
 def _log_failure(future: Any) -> None:
@@ -64,4 +67,10 @@ def _sender() -> _Sender:
 
 def send(slug: str, frame: Frame) -> None:
     """Send a frame to every dashboard of a topology (fire and forget)."""
-    _sender().send(topology_group(slug), encode(frame))
+    _sender().send(topology_group(slug), [encode(frame)])
+
+
+def send_all(slug: str, frames: list[Frame]) -> None:
+    """Send frames to every dashboard of a topology, in this order (fire and forget)."""
+    if frames:
+        _sender().send(topology_group(slug), [encode(frame) for frame in frames])

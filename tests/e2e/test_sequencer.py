@@ -86,3 +86,45 @@ def test_hops_are_delivered_once_in_seq_order_and_gaps_are_resumed(module_page: 
         "openAfterLast": False,
         "last": 5,
     }
+
+
+SAMPLED = """
+async () => {
+  const { HopSequencer } = await import("/static/flows/dashboard/socket.js");
+  let t = 0;
+  const delivered = [];
+  const asks = [];
+  const seq = new HopSequencer({
+    now: () => t,
+    deliver: (entries) => delivered.push(...entries.map((e) => e.hop.seq)),
+    requestResume: (run, after) => { asks.push([run, after]); return true; },
+  });
+  const at = (...seqs) => seqs.map((s) => ({ seq: s }));
+  const sampled = (first, last) => ({
+    every: 4, first_seq: first, last_seq: last, hops: last - first + 1, stages: {}, edges: {},
+  });
+  const out = {};
+  seq.reset(1, 0);
+  // Two frames of one sampled tick, then one that kept no hop at all.
+  seq.accept({ run: 1, hops: at(1, 4, 9), sampled: sampled(1, 10) });
+  seq.accept({ run: 1, hops: at(12, 15), sampled: sampled(11, 20) });
+  seq.accept({ run: 1, hops: [], sampled: sampled(21, 30) });
+  out.asksWhileSampled = asks.length;
+  out.sampled = { delivered: delivered.slice(), last: seq.lastSeq, skipped: seq.stats.sampled };
+  // Whole frames again; a real gap after sampling is still resumed.
+  seq.accept({ run: 1, hops: at(31, 32, 35) });
+  t += 2000;
+  seq.tick();
+  out.gap = { last: seq.lastSeq, asks: asks.slice() };
+  return out;
+}
+"""
+
+
+def test_hops_sampled_out_are_passed_over_and_never_resumed(module_page: Page) -> None:
+    out = module_page.evaluate(SAMPLED)
+    # What the frames carried is delivered in order; the rest of their ranges is passed over.
+    assert out["sampled"] == {"delivered": [1, 4, 9, 12, 15], "last": 30, "skipped": 25}
+    assert out["asksWhileSampled"] == 0
+    # No resume was asked for sampled-out hops; 33..34 are a real gap and are.
+    assert out["gap"] == {"last": 32, "asks": [[1, 32]]}

@@ -6,6 +6,9 @@ import { CLIENT, resumeFrame, SERVER } from "./protocol.js";
 import { HopSequencer } from "./socket.js";
 
 const BACKFILL = 100; // hops of the current run shown in the log on first load
+// Back from a disconnect this far behind (say closed 4008 as too slow): start again from
+// the snapshot rather than resume every hop missed.
+const RELOAD_BEHIND = 20000;
 
 /** Told what was delivered (the test hooks record it); every method is optional. */
 const NO_OBSERVER = { delivered() {}, runStarted() {}, error() {} };
@@ -20,6 +23,7 @@ export class LiveView {
     this.staff = staff;
     this.counters = null;
     this.snapshots = 0;
+    this.sampling = 0; // 1 in N hop events sent by the server, 0 when all are
     this.openNode = openNode; // a node to open once the graph has it (#node=<id>)
     this.sequencer = new HopSequencer({
       requestResume: (run, afterSeq) => send(resumeFrame(run, afterSeq)),
@@ -36,6 +40,15 @@ export class LiveView {
   tick() {
     this.sequencer.tick();
     this.rate.tick(Boolean(this.run && this.run.status === "running"));
+    const every = this.rate.samplingEvery();
+    if (every !== this.sampling) {
+      this.sampling = every;
+      const note = every
+        ? `sampled 1 in ${every}: other messages' hops not listed (first hops and failures are); ` +
+          "pick a message for all of its hops"
+        : "";
+      this.parts.log.setNote(note);
+    }
   }
 
   deliver(entries) {
@@ -113,6 +126,8 @@ export class LiveView {
         else this.parts.controls.onAck(frame);
         break;
       case SERVER.ERROR: {
+        // A rate-limited resume: the sequencer asks again by itself.
+        if (frame.of === CLIENT.RESUME && frame.retry_ms) break;
         const message = String(frame.error || "error");
         this.observer.error(message);
         this.parts.controls.onError();
@@ -131,7 +146,11 @@ export class LiveView {
     controls.setStaff(this.staff);
     this.setGraph(frame.graph);
     const run = frame.run;
-    if (run && this.run && run.id === this.run.id) {
+    const same = Boolean(run && this.run && run.id === this.run.id);
+    if (same && (frame.last_seq || 0) - this.sequencer.lastSeq > RELOAD_BEHIND) {
+      this.startRun(run, Math.max(0, frame.last_seq - BACKFILL));
+      this.sequencer.resumeNow();
+    } else if (same) {
       // A reconnect to the same run: fetch what was missed while away.
       this.run = run;
       this.sequencer.resumeNow();
@@ -152,6 +171,9 @@ export class LiveView {
       this.startRun({ id: frame.run, status: "running", seed: "?" }, 0);
       this.parts.controls.setRun(this.run);
     }
+    // Sampled (above the dashboard's hop budget): count what was left out in the rate.
+    const sampled = frame.sampled;
+    if (sampled) this.rate.sampled(sampled.hops - frame.hops.length, sampled.every);
     this.sequencer.accept(frame);
   }
 

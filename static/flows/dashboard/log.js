@@ -216,10 +216,17 @@ export class EventLog {
     }
   }
 
+  /** A line on what the log leaves out (the server's sampling), or "". */
+  setNote(text) {
+    this.note = text;
+    this.updateCount();
+  }
+
   updateCount() {
     const shown = this.body.childElementCount;
     let text = `${shown} shown · ${this.total} hops`;
     if (this.paused) text = `paused · ${this.unseen} new`;
+    if (this.note) text += ` · ${this.note}`;
     this.countEl.textContent = text;
     this.pauseButton.textContent = this.paused ? "Resume" : "Pause";
   }

@@ -90,6 +90,9 @@ export class LiveSocket {
  * 3. Counters carry the run's latest seq: if hops stop coming short of it (a lost final
  *    batch), the sequencer resumes too.
  * 4. A gap the server cannot fill within GAP_GIVE_UP_MS is skipped and counted as missed.
+ * 5. A sampled live frame (``frame.sampled``) covers first_seq..last_seq: the hops of that
+ *    range it does not carry were sampled out, not lost; they are passed over (counted
+ *    in stats.sampled), never resumed. A trace still fetches them from the database.
  */
 export class HopSequencer {
   constructor({ deliver, requestResume, now = () => performance.now() }) {
@@ -104,13 +107,15 @@ export class HopSequencer {
     this.gapSince = null;
     this.counterSeq = 0;
     this.progressAt = 0;
-    this.stats = { delivered: 0, duplicates: 0, missed: 0, resumes: 0 };
+    this.stats = { delivered: 0, duplicates: 0, missed: 0, resumes: 0, sampled: 0 };
+    this.covered = []; // [first, last] seq ranges of sampled frames not yet passed
   }
 
   reset(run, lastSeq) {
     this.run = run;
     this.lastSeq = lastSeq;
     this.pending.clear();
+    this.covered = [];
     this.resumeOpen = false;
     this.resumeAskedAt = -Infinity;
     this.gapSince = null;
@@ -133,6 +138,8 @@ export class HopSequencer {
       return; // an older run
     }
     const live = !frame.resumed;
+    const sampled = frame.sampled;
+    if (sampled && sampled.last_seq > this.lastSeq) this.covered.push([sampled.first_seq, sampled.last_seq]);
     for (const hop of frame.hops) {
       if (!Number.isInteger(hop.seq) || hop.seq <= this.lastSeq || this.pending.has(hop.seq)) {
         this.stats.duplicates += 1;
@@ -187,22 +194,39 @@ export class HopSequencer {
     this.drain();
   }
 
+  /** The end of a sampled range that holds ``seq``, or 0. */
+  coveredTo(seq) {
+    this.covered = this.covered.filter((range) => range[1] >= seq);
+    const range = this.covered.find((r) => r[0] <= seq && seq <= r[1]);
+    return range ? range[1] : 0;
+  }
+
   drain() {
     const out = [];
-    let entry = this.pending.get(this.lastSeq + 1);
-    while (entry !== undefined) {
-      this.pending.delete(this.lastSeq + 1);
-      this.lastSeq += 1;
-      out.push(entry);
-      entry = this.pending.get(this.lastSeq + 1);
+    const from = this.lastSeq;
+    for (;;) {
+      const entry = this.pending.get(this.lastSeq + 1);
+      if (entry !== undefined) {
+        this.pending.delete(this.lastSeq + 1);
+        this.lastSeq += 1;
+        out.push(entry);
+        continue;
+      }
+      // Sampled out: pass over to the range's next hop we have, or its end.
+      const end = this.coveredTo(this.lastSeq + 1);
+      if (!end) break;
+      let next = this.lastSeq + 1;
+      while (next <= end && !this.pending.has(next)) next += 1;
+      this.stats.sampled += next - this.lastSeq - 1;
+      this.lastSeq = next - 1;
     }
+    if (this.lastSeq !== from) this.progressAt = this.now();
     if (out.length) {
-      this.progressAt = this.now();
       this.stats.delivered += out.length;
       this.deliver(out);
     }
     if (!this.pending.size) this.gapSince = null;
-    else if (out.length) this.gapSince = this.now();
+    else if (this.lastSeq !== from) this.gapSince = this.now();
     if (this.pending.size > PENDING_MAX) this.skipGap();
   }
 }

@@ -97,23 +97,41 @@ export function bindStageTools({ graph, tokens }) {
   return freeze;
 }
 
+const SAMPLED_LINGER_MS = 2500; // "sampled" stays shown this long after the last sampled frame
+
 /** Live hops per second, shown next to the accounting line every two seconds. */
 export class RateMeter {
   constructor(box) {
     this.box = box;
     this.count = 0;
     this.since = performance.now();
+    this.every = 0;
+    this.sampledAt = -Infinity;
   }
 
   add(n) {
     this.count += n;
   }
 
+  /** A sampled frame left ``skipped`` hops out; the server sends 1 in ``every``. */
+  sampled(skipped, every) {
+    this.count += skipped;
+    this.every = every;
+    this.sampledAt = performance.now();
+  }
+
+  /** N while the server sends 1 in N hop events, else 0. */
+  samplingEvery() {
+    return performance.now() - this.sampledAt < SAMPLED_LINGER_MS ? this.every : 0;
+  }
+
   tick(running) {
     const now = performance.now();
     if (now - this.since < 2000) return;
     const rate = (this.count * 1000) / (now - this.since);
-    this.box.textContent = running ? `· ${rate.toFixed(0)} hops/s` : "";
+    const every = this.samplingEvery();
+    const sampled = every ? ` · sampled: 1 in ${every}` : "";
+    this.box.textContent = running ? `· ${rate.toFixed(0)} hops/s${sampled}` : "";
     this.count = 0;
     this.since = now;
   }
