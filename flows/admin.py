@@ -3,19 +3,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_GET, require_POST
-from simple_history.admin import SimpleHistoryAdmin
 
-from flows import selectors
+from flows import rules, selectors
+from flows.admin_filters import topology_filter, used_filter
+from flows.admin_history import HistoryAdmin
+from flows.forms import JSONEditorWidget, PrettyJSONField, RuleAdminForm
 from flows.models import (
     Consumer,
     Emission,
@@ -29,36 +30,6 @@ from flows.models import (
     Target,
     Topology,
 )
-
-
-class PrettyJSONField(forms.JSONField):
-    """Shows stored JSON indented, in a monospaced box, instead of on one long line."""
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, forms.fields.InvalidJSONInput):
-            return value
-        if value is None:
-            return ""
-        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
-
-
-class JSONEditorWidget(forms.Textarea):
-    """A textarea that the vendored JSONEditor (code mode: highlighting, formatting,
-    syntax errors as you type) takes over; without JavaScript it stays a textarea."""
-
-    class Media:
-        css = {"all": ["vendor/jsoneditor-10.4.3/jsoneditor.min.css", "flows/admin.css"]}
-        js = ["vendor/jsoneditor-10.4.3/jsoneditor.min.js", "flows/json_widget.js"]
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        defaults = {
-            "rows": 10,
-            "cols": 80,
-            "class": "vLargeTextField json-editor",
-            "spellcheck": "false",
-        }
-        super().__init__({**defaults, **(attrs or {})})
-
 
 JSON_OVERRIDES = {models.JSONField: {"form_class": PrettyJSONField, "widget": JSONEditorWidget}}
 
@@ -114,13 +85,54 @@ class EmissionInline(JSONAdminMixin, admin.StackedInline):
     fields = [("message_type", "weight"), "payload_template", "attributes"]
 
 
+# What a topology holds, each with its list filtered to the topology (``?topology=<pk>``).
+TOPOLOGY_PARTS = [
+    ("channels", MessageChannel, "topology"),
+    ("producers", Producer, "topology"),
+    ("consumers", Consumer, "topology"),
+    ("subscriptions", Subscription, "channel__topology"),
+    ("rules", Rule, "bus__topology"),
+    ("targets", Target, "rule__bus__topology"),
+    ("message types", MessageType, "topology"),
+]
+
+
 @admin.register(Topology)
 class TopologyAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "is_public", "channel_count", "consumer_count", "updated_at"]
     list_filter = ["is_public"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["parts", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "slug",
+        "description",
+        "is_public",
+        "script",
+        "parts",
+        "created_at",
+        "updated_at",
+    ]
+
+    @admin.display(description="its parts")
+    def parts(self, obj: Topology) -> str:
+        """Links to the lists of this topology's channels, rules, ... (the dashboard's
+        "edit in admin" lands here)."""
+        if obj.pk is None:
+            return "—"
+        links = [
+            format_html(
+                '<a href="{}?topology={}">{} ({})</a>',
+                reverse(f"admin:flows_{model._meta.model_name}_changelist"),
+                obj.pk,
+                label,
+                model._default_manager.filter(**{path: obj}).count(),
+            )
+            for label, model, path in TOPOLOGY_PARTS
+        ]
+        dashboard = format_html('<a href="{}">dashboard</a>', obj.get_absolute_url())
+        return format_html_join(" · ", "{}", ((link,) for link in [*links, dashboard]))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Topology]:
         return (
@@ -144,15 +156,17 @@ class TopologyAdmin(admin.ModelAdmin):
 @admin.register(MessageType)
 class MessageTypeAdmin(JSONAdminMixin, admin.ModelAdmin):
     list_display = ["name", "version", "kind", "source", "topology"]
-    list_filter = ["kind", "topology"]
-    search_fields = ["name", "source"]
+    list_filter = ["kind", topology_filter("topology")]
+    search_fields = ["name", "source", "topology__name"]
+    list_select_related = ["topology"]
 
 
 @admin.register(MessageChannel)
 class MessageChannelAdmin(JSONAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "topology", "fifo", "max_receives", "dead_letter_queue"]
-    list_filter = ["kind", "fifo", "archive_enabled", "topology"]
+    list_filter = ["kind", topology_filter("topology"), "fifo", "archive_enabled"]
     search_fields = ["name", "description", "topology__name"]
+    list_select_related = ["topology", "dead_letter_queue"]
     autocomplete_fields = ["dead_letter_queue"]
     inlines = [SubscriptionInline, RuleInline]
     fieldsets = [
@@ -168,9 +182,10 @@ class MessageChannelAdmin(JSONAdminMixin, admin.ModelAdmin):
 @admin.register(Producer)
 class ProducerAdmin(admin.ModelAdmin):
     list_display = ["name", "topology", "channel", "rate", "paused"]
-    list_filter = ["paused", "topology"]
+    list_filter = [topology_filter("topology"), "paused"]
     list_editable = ["rate", "paused"]
-    search_fields = ["name", "channel__name"]
+    search_fields = ["name", "channel__name", "topology__name"]
+    list_select_related = ["topology", "channel"]
     autocomplete_fields = ["channel"]
     inlines = [EmissionInline]
 
@@ -187,48 +202,40 @@ class ConsumerAdmin(admin.ModelAdmin):
         "failure_rate",
         "expected_type",
     ]
-    list_filter = ["online", "idempotent", "topology"]
+    list_filter = [topology_filter("topology"), "online", "idempotent"]
     list_editable = ["online", "failure_rate"]
-    search_fields = ["name", "service"]
+    search_fields = ["name", "service", "topology__name"]
+    list_select_related = ["topology", "expected_type"]
     autocomplete_fields = ["expected_type"]
-
-
-class HistoryAdmin(SimpleHistoryAdmin):
-    """Who changed what and when, each version's changes as a diff, and revert.
-
-    Reverting opens the old version in the ordinary change form, so it is validated
-    like any edit before it reaches the running simulation.
-    """
-
-    history_list_display = ["changes"]
-
-    @admin.display(description="changes")
-    def changes(self, record: Any) -> str:
-        previous = record.prev_record
-        if previous is None:
-            return "created"
-        delta = record.diff_against(previous)
-        lines = [
-            f"{change.field}: {_short(change.old)} → {_short(change.new)}"
-            for change in delta.changes
-        ]
-        return format_html(
-            "<pre class='json-field history-diff'>{}</pre>", "\n".join(lines) or "no change"
-        )
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(JSONAdminMixin, HistoryAdmin):
-    list_display = ["__str__", "channel", "subscriber", "filtered", "is_mirror"]
-    list_filter = ["channel__kind", "channel__topology", "filter_scope"]
-    search_fields = ["channel__name", "consumer__name", "target_channel__name"]
+    list_display = ["__str__", "topology", "channel", "subscriber", "filtered", "is_mirror"]
+    list_filter = [
+        topology_filter("channel__topology"),
+        used_filter("channel", MessageChannel, title="channel", parameter="channel"),
+        used_filter("consumer", Consumer, title="consumer", parameter="consumer"),
+        "filter_scope",
+    ]
+    search_fields = [
+        "channel__name",
+        "consumer__name",
+        "target_channel__name",
+        "channel__topology__name",
+    ]
     autocomplete_fields = ["channel", "consumer", "target_channel", "dead_letter_queue"]
-    list_select_related = ["channel", "consumer", "target_channel", "mirror_of"]
+    list_select_related = [
+        "channel__topology",
+        "consumer",
+        "target_channel",
+        "mirror_of__channel",
+        "mirror_of__consumer",
+    ]
+
+    @admin.display(description="topology", ordering="channel__topology__name")
+    def topology(self, obj: Subscription) -> str:
+        return obj.channel.topology.name
 
     @admin.display(description="subscriber")
     def subscriber(self, obj: Subscription) -> str:
@@ -243,48 +250,17 @@ class SubscriptionAdmin(JSONAdminMixin, HistoryAdmin):
         return obj.mirror_of_id is not None
 
 
-RULE_FIELDS = ("bus_id", "name", "description", "event_pattern", "enabled")
-
-
-class RuleAdminForm(forms.ModelForm):
-    """Refuses to overwrite a rule someone else saved after this form was opened."""
-
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    class Meta:
-        model = Rule
-        fields = ["bus", "name", "description", "event_pattern", "enabled"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            # The stored version, not the instance's: a revert form's instance is the old one.
-            stored = Rule.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
-            self.fields["loaded_version"].initial = stored.first()
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if self.instance.pk:
-            current = Rule.objects.filter(pk=self.instance.pk).values_list("version", flat=True)
-            stored = current.first()
-            loaded = cleaned.get("loaded_version")
-            if stored is not None and loaded is not None and loaded != stored:
-                last = self.instance.history.order_by("-history_date").first()
-                who = getattr(last.history_user, "username", "someone") if last else "someone"
-                raise ValidationError(
-                    f"This rule was changed by {who} (now version {stored}; you opened "
-                    f"version {loaded}). Your edits were not saved: reload the page, then "
-                    "apply them again."
-                )
-        return cleaned
-
-
 @admin.register(Rule)
 class RuleAdmin(JSONAdminMixin, HistoryAdmin):
     form = RuleAdminForm
-    list_display = ["name", "bus", "enabled", "version", "target_count", "updated_at"]
-    list_filter = ["enabled", "bus__topology", "bus"]
-    search_fields = ["name", "description", "bus__name"]
+    list_display = ["name", "topology", "bus_name", "enabled", "version", "target_names"]
+    list_filter = [
+        topology_filter("bus__topology"),
+        used_filter("bus", MessageChannel, title="bus", parameter="bus"),
+        "enabled",
+    ]
+    search_fields = ["name", "description", "bus__name", "bus__topology__name"]
+    list_select_related = ["bus__topology"]
     autocomplete_fields = ["bus"]
     readonly_fields = ["version", "updated_at"]
     inlines = [TargetInline]
@@ -301,35 +277,57 @@ class RuleAdmin(JSONAdminMixin, HistoryAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rule]:
-        return super().get_queryset(request).annotate(n_targets=Count("targets"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_targets=Count("targets"))
+            .prefetch_related("targets__channel", "targets__consumer")
+        )
+
+    @admin.display(description="topology", ordering="bus__topology__name")
+    def topology(self, obj: Rule) -> str:
+        return obj.bus.topology.name
+
+    @admin.display(description="bus", ordering="bus__name")
+    def bus_name(self, obj: Rule) -> str:
+        return obj.bus.name
 
     @admin.display(description="targets", ordering="n_targets")
-    def target_count(self, obj: Rule) -> int:
-        return obj.n_targets  # type: ignore[attr-defined]
+    def target_names(self, obj: Rule) -> str:
+        return ", ".join(t.destination_name for t in obj.targets.all()) or "—"
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "bus":
             kwargs["queryset"] = MessageChannel.objects.filter(kind="bus")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    # A rule and its targets are saved as one change by rules.rule_save, which alone
+    # decides the version. The change form saves targets through inline formsets, so the
+    # rule is written in save_related; the history (revert) form has no inlines and no
+    # save_related, so it is written in save_model.
+
+    def history_form_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        request._rule_form_without_inlines = True  # type: ignore[attr-defined]
+        return super().history_form_view(request, *args, **kwargs)
+
     def save_model(self, request: HttpRequest, obj: Rule, form: Any, change: bool) -> None:
-        if change:
-            stored = Rule.objects.filter(pk=obj.pk).values(*RULE_FIELDS, "version").first()
-            if stored is not None:
-                # Versions only go up, a revert to an old version included.
-                obj.version = stored["version"]
-                if any(stored[name] != getattr(obj, name) for name in RULE_FIELDS):
-                    obj.version += 1
-                    obj._version_raised = True  # type: ignore[attr-defined]
-        super().save_model(request, obj, form, change)
+        if getattr(request, "_rule_form_without_inlines", False):
+            self._rule_save(request, form, save_targets=None)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        rule = form.instance
-        targets_changed = any(formset.has_changed() for formset in formsets)
-        if change and targets_changed and not getattr(rule, "_version_raised", False):
-            rule.version += 1
-            rule.save(update_fields=["version", "updated_at"])
+        def save_targets(rule: Rule) -> None:
+            super(RuleAdmin, self).save_related(request, form, formsets, change)
+
+        self._rule_save(request, form, save_targets=save_targets)
+
+    def _rule_save(self, request: HttpRequest, form: Any, save_targets: Any) -> None:
+        rules.rule_save(
+            rule=form.instance,
+            save_targets=save_targets,
+            loaded_version=form.cleaned_data.get("loaded_version"),
+            actor=request.user,
+            reason="admin",
+        )
 
     # The sandbox and what-if panel of the change form (staff only, CSRF-protected).
 
@@ -401,11 +399,32 @@ class RuleAdmin(JSONAdminMixin, HistoryAdmin):
 
 @admin.register(Target)
 class TargetAdmin(JSONAdminMixin, HistoryAdmin):
-    list_display = ["__str__", "rule", "channel", "consumer", "transformed"]
-    list_filter = ["rule__bus__topology"]
-    search_fields = ["rule__name", "channel__name", "consumer__name"]
+    list_display = [
+        "rule",
+        "destination",
+        "topology",
+        "transformed",
+        "max_retries",
+        "dead_letter_queue",
+    ]
+    list_display_links = ["rule", "destination"]
+    list_filter = [
+        topology_filter("rule__bus__topology"),
+        used_filter("rule", Rule, title="rule", parameter="rule"),
+        used_filter("channel", MessageChannel, title="channel", parameter="channel"),
+        used_filter("consumer", Consumer, title="consumer", parameter="consumer"),
+    ]
+    search_fields = ["rule__name", "channel__name", "consumer__name", "rule__bus__topology__name"]
     autocomplete_fields = ["rule", "channel", "consumer", "dead_letter_queue"]
-    list_select_related = ["rule", "channel", "consumer"]
+    list_select_related = ["rule__bus__topology", "channel", "consumer", "dead_letter_queue"]
+
+    @admin.display(description="topology", ordering="rule__bus__topology__name")
+    def topology(self, obj: Target) -> str:
+        return obj.rule.bus.topology.name
+
+    @admin.display(description="destination")
+    def destination(self, obj: Target) -> str:
+        return str(obj.channel) if obj.channel_id else f"{obj.destination_name} (consumer)"
 
     @admin.display(description="input transformer", boolean=True)
     def transformed(self, obj: Target) -> bool:
@@ -415,7 +434,7 @@ class TargetAdmin(JSONAdminMixin, HistoryAdmin):
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
     list_display = ["pk", "topology", "status", "seed", "started_at", "stopped_at", "last_seq"]
-    list_filter = ["status", "topology"]
+    list_filter = ["status", topology_filter("topology")]
     readonly_fields = ["topology", "seed", "started_at", "stopped_at", "last_seq", "counters_json"]
     exclude = ["counters"]
 
@@ -429,12 +448,52 @@ class RunAdmin(admin.ModelAdmin):
 
 @admin.register(Hop)
 class HopAdmin(admin.ModelAdmin):
-    list_display = ["seq", "run", "type", "stage", "from_node", "to_node", "edge", "attempt"]
-    list_filter = ["stage", "kind", "run__topology"]
+    """Persisted hops, view-only, with the names of nodes and edges instead of their ids."""
+
+    list_display = ["seq", "run", "type", "stage", "from_name", "to_name", "edge_name", "attempt"]
+    list_filter = ["stage", "kind", topology_filter("run__topology")]
     search_fields = ["msg", "type"]
-    readonly_fields = [f.name for f in Hop._meta.fields if f.name != "detail"] + ["detail_json"]
-    exclude = ["detail"]
+    readonly_fields = [
+        *(f.name for f in Hop._meta.fields if f.name not in ("detail", "from_node", "to_node")),
+        "from_name",
+        "to_name",
+        "edge_name",
+        "detail_json",
+    ]
+    exclude = ["detail", "from_node", "to_node", "edge"]
     list_select_related = ["run"]
+    actions = None  # nothing to do to a hop: it is a record of what happened
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        rows = list(changelist.result_list)
+        labels = selectors.node_labels(
+            value for hop in rows for value in (hop.from_node, hop.to_node, hop.edge)
+        )
+        for hop in rows:
+            hop.labels = labels
+        return changelist
+
+    @staticmethod
+    def _label(obj: Hop, value: str) -> str:
+        if not value:
+            return "—"
+        labels = getattr(obj, "labels", None)
+        if labels is None:  # the change page: one hop
+            labels = obj.labels = selectors.node_labels([obj.from_node, obj.to_node, obj.edge])
+        return labels.get(value, value)
+
+    @admin.display(description="from", ordering="from_node")
+    def from_name(self, obj: Hop) -> str:
+        return self._label(obj, obj.from_node)
+
+    @admin.display(description="to", ordering="to_node")
+    def to_name(self, obj: Hop) -> str:
+        return self._label(obj, obj.to_node)
+
+    @admin.display(description="edge", ordering="edge")
+    def edge_name(self, obj: Hop) -> str:
+        return self._label(obj, obj.edge)
 
     @admin.display(description="detail")
     def detail_json(self, obj: Hop) -> str:
@@ -444,4 +503,7 @@ class HopAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from flows import ids, live
+from flows import ids, live, validators
 from flows.engine import driver
 from flows.engine.config import (
     ChannelCfg,
@@ -300,6 +301,53 @@ def message_trace(msg_id: str) -> list[Hop]:
     return list(Hop.objects.filter(msg=msg_id).order_by("run_id", "seq"))
 
 
+def node_labels(values: Iterable[str]) -> dict[str, str]:
+    """Names for node and edge ids of hops (``queue:5`` -> ``orders (queue)``).
+
+    Ids are parsed by ``flows.ids`` only; an id whose row is gone keeps its id as label.
+    """
+    wanted: dict[str, list[int]] = {}
+    refs: dict[str, ids.Ref] = {}
+    for value in set(values):
+        ref = ids.parse_node(value) or ids.parse_edge(value)
+        if ref is not None:
+            refs[value] = ref
+            wanted.setdefault(ref.kind, []).append(ref.id)
+
+    def rows(model: Any, kinds: tuple[str, ...], *related: str) -> dict[int, Any]:
+        pks = [pk for kind in kinds for pk in wanted.get(kind, [])]
+        if not pks:
+            return {}
+        return model.objects.select_related(*related).in_bulk(pks)
+
+    producers = rows(Producer, (ids.PRODUCER, ids.PUBLISH))
+    consumers = rows(Consumer, (ids.CONSUMER,))
+    channels = rows(MessageChannel, (*ids.CHANNEL_KINDS, ids.DEAD_LETTER), "dead_letter_queue")
+    subs = rows(Subscription, (ids.SUBSCRIPTION,), "channel", "consumer", "target_channel")
+    targets = rows(Target, (ids.TARGET,), "rule", "channel", "consumer")
+    labels: dict[str, str] = {}
+    for value, (kind, pk) in refs.items():
+        label: str | None = None
+        if kind == ids.PRODUCER and pk in producers:
+            label = f"{producers[pk].name} (producer)"
+        elif kind == ids.CONSUMER and pk in consumers:
+            label = f"{consumers[pk].name} (consumer)"
+        elif kind in ids.CHANNEL_KINDS and pk in channels:
+            label = f"{channels[pk].name} ({kind})"
+        elif kind == ids.PUBLISH and pk in producers:
+            label = f"{producers[pk].name} publishes"
+        elif kind == ids.SUBSCRIPTION and pk in subs:
+            label = f"subscription {subs[pk]}"
+        elif kind == ids.TARGET and pk in targets:
+            label = f"rule {targets[pk]}"
+        elif kind == ids.DEAD_LETTER and pk in channels:
+            queue = channels[pk]
+            dlq = queue.dead_letter_queue.name if queue.dead_letter_queue else "?"
+            label = f"dead letters {queue.name} → {dlq}"
+        labels[value] = label or value
+    return labels
+
+
 def hops_after(*, run_id: int, after_seq: int, limit: int) -> list[dict[str, Any]]:
     """Hop payloads of a run with seq > ``after_seq``: the database, then the Redis stream.
 
@@ -352,7 +400,10 @@ def _draft_pattern(draft: Any) -> tuple[EventPattern | None, dict[str, Any] | No
         try:
             draft = json.loads(draft)
         except json.JSONDecodeError as exc:
-            return None, {"valid": False, "error": f"Not valid JSON: {exc.msg} at {exc.pos}"}
+            return None, {"valid": False, "error": validators.json_syntax_error(exc)}
+    if not isinstance(draft, dict):  # worded as the rule form words it
+        message = validators.event_pattern_errors(draft)[0]
+        return None, {"valid": False, "error": message, "path": "", "reason": message}
     try:
         return EventPattern(draft), None
     except InvalidPattern as exc:
@@ -378,6 +429,9 @@ def rule_sandbox(draft: Any, event: Any) -> dict[str, Any]:
         "matches": not mismatches,
         "explanation": [m.as_dict() for m in mismatches],
     }
+
+
+WHATIF_LISTED = 50  # event ids listed per gained/lost list
 
 
 def rule_whatif(
@@ -420,8 +474,11 @@ def rule_whatif(
         "events": len(events),
         "matched_before": before,
         "matched_after": after,
-        "gained": gained[:50],
-        "lost": lost[:50],
+        # The id lists are capped for the page; the counts are exact.
+        "gained": gained[:WHATIF_LISTED],
+        "lost": lost[:WHATIF_LISTED],
+        "gained_count": len(gained),
+        "lost_count": len(lost),
         "unmatched_before": unmatched_before,
         "unmatched_after": unmatched_after,
         "targets": targets,

@@ -6,6 +6,7 @@ Each function returns a list of human-readable messages (empty when valid), so m
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -18,6 +19,11 @@ from flows.routing import (
     InvalidPattern,
     InvalidTransformer,
 )
+
+
+def json_syntax_error(exc: json.JSONDecodeError) -> str:
+    """What is wrong with JSON text and where, as the editor counts (1-based)."""
+    return f"Not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
 
 
 def event_pattern_errors(pattern: Any) -> list[str]:

@@ -72,10 +72,22 @@
     const where = data.source === "archive" ? "archived on this bus" : "published on this bus";
     const summary = el("p",
       `Of the last ${data.events} events ${where}, the saved rule matches ${data.matched_before} and the ` +
-      `draft would match ${data.matched_after} (${data.gained.length} gained, ` +
-      `${data.lost.length} lost). Events no rule matches: ${data.unmatched_before} now, ` +
+      `draft would match ${data.matched_after} (${data.gained_count} gained, ` +
+      `${data.lost_count} lost). Events no rule matches: ${data.unmatched_before} now, ` +
       `${data.unmatched_after} with the draft.`);
+    summary.id = "whatif-summary";
     const nodes = [summary];
+    // The id lists are capped by the server; the counts above are exact.
+    [["gained", data.gained, data.gained_count], ["lost", data.lost, data.lost_count]]
+      .forEach(([what, ids, count]) => {
+        if (!count) return;
+        const shown = ids.length < count ? `showing ${ids.length} of ${count}` : `${count}`;
+        const details = el("details", undefined, "whatif-ids");
+        details.dataset.list = what;
+        details.append(el("summary", `Events ${what} (${shown})`));
+        details.append(el("p", ids.join(", "), "whatif-id-list"));
+        nodes.push(details);
+      });
     if (data.targets.length) {
       const list = el("ul");
       data.targets.forEach((t) => {

@@ -56,7 +56,11 @@ def change_url(rule: Rule) -> str:
         ({"detail": [{"a": 1}]}, ["detail"]),
         ({"source": "shop"}, ["source"]),
         ('["not", "an", "object"]', ["must be a JSON object"]),
-        ("{not json", ["Enter a valid JSON"]),
+        # Where the JSON breaks, as the sandbox says it (issue 14 item 12).
+        ("{not json", ["Not valid JSON at line 1, column 2", "property name"]),
+        ('{\n  "source": ["a",]\n}', ["Not valid JSON at line 2, column 18"]),
+        ("[]", ["must be a JSON object, not an array"]),
+        ("{}", ["empty objects are not allowed"]),
     ],
 )
 def test_invalid_patterns_are_refused_with_path_and_reason(
@@ -68,6 +72,7 @@ def test_invalid_patterns_are_refused_with_path_and_reason(
     errors = " ".join(response.context["adminform"].form.errors.get("event_pattern", []))
     for fragment in fragments:
         assert fragment in errors, errors
+    assert "required" not in errors and "blank" not in errors, errors
     rule.refresh_from_db()
     assert rule.event_pattern == before and rule.version == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from flows.models import (
     Target,
     Topology,
 )
+from flows.rules import rule_save
 
 
 def resolve(path_or_name: str) -> Path:
@@ -95,6 +97,10 @@ class _Loader:
     # helpers
 
     def _save(self, obj: models.Model, path: KeyPath) -> None:
+        self._check(obj, path)
+        obj.save()
+
+    def _check(self, obj: models.Model, path: KeyPath) -> None:
         try:
             obj.full_clean(validate_unique=False)
         except ValidationError as exc:
@@ -103,7 +109,6 @@ class _Loader:
                 label = "" if field == "__all__" else f"{field}: "
                 parts.append(label + " ".join(messages))
             raise self.doc.error(path, "; ".join(parts)) from None
-        obj.save()
 
     def _prune(self, queryset: models.QuerySet[Any], keep: list[int]) -> None:
         queryset.exclude(pk__in=keep).delete()
@@ -336,45 +341,48 @@ class _Loader:
             obj = Rule.objects.filter(bus=bus, name=item["name"]).first() or Rule(
                 bus=bus, name=item["name"]
             )
-            changed = obj.pk is not None and (
-                obj.event_pattern != item["pattern"] or obj.enabled != item.get("enabled", True)
-            )
             obj.description = item.get("description", "")
             obj.event_pattern = item["pattern"]
             obj.enabled = item.get("enabled", True)
-            if changed:
-                obj.version += 1
-            self._save(obj, path)
+            self._check(obj, path)
+            # rule_save decides the version, from the rule and its targets together.
+            rule_save(
+                rule=obj,
+                save_targets=partial(self._rule_targets, item=item, path=path),
+                reason=f"scenario {self.doc.origin}",
+            )
             keep.append(obj.pk)
-            targets: list[int] = []
-            for j, target_item in enumerate(item.get("targets", [])):
-                tpath: KeyPath = (*path, "targets", j)
-                if "channel" in target_item:
-                    dest = self._ref(
-                        self.channels, target_item["channel"], (*tpath, "channel"), "channel"
-                    )
-                    lookup: dict[str, Any] = {"rule": obj, "channel": dest, "consumer": None}
-                else:
-                    dest = self._ref(
-                        self.consumers, target_item["consumer"], (*tpath, "consumer"), "consumer"
-                    )
-                    lookup = {"rule": obj, "consumer": dest, "channel": None}
-                target = Target.objects.filter(**lookup).first() or Target(**lookup)
-                transformer = target_item.get("input_transformer") or {}
-                target.input_paths_map = transformer.get("InputPathsMap")
-                target.input_template = transformer.get("InputTemplate", "")
-                target.max_retries = target_item.get("max_retries", 3)
-                target.dead_letter_queue = (
-                    self._ref(
-                        self.channels,
-                        target_item["dead_letter_queue"],
-                        (*tpath, "dead_letter_queue"),
-                        "channel",
-                    )
-                    if "dead_letter_queue" in target_item
-                    else None
-                )
-                self._save(target, tpath)
-                targets.append(target.pk)
-            self._prune(obj.targets.all(), targets)
         self._prune(Rule.objects.filter(bus__topology=self.topology), keep)
+
+    def _rule_targets(self, obj: Rule, *, item: dict[str, Any], path: KeyPath) -> None:
+        targets: list[int] = []
+        for j, target_item in enumerate(item.get("targets", [])):
+            tpath: KeyPath = (*path, "targets", j)
+            if "channel" in target_item:
+                dest = self._ref(
+                    self.channels, target_item["channel"], (*tpath, "channel"), "channel"
+                )
+                lookup: dict[str, Any] = {"rule": obj, "channel": dest, "consumer": None}
+            else:
+                dest = self._ref(
+                    self.consumers, target_item["consumer"], (*tpath, "consumer"), "consumer"
+                )
+                lookup = {"rule": obj, "consumer": dest, "channel": None}
+            target = Target.objects.filter(**lookup).first() or Target(**lookup)
+            transformer = target_item.get("input_transformer") or {}
+            target.input_paths_map = transformer.get("InputPathsMap")
+            target.input_template = transformer.get("InputTemplate", "")
+            target.max_retries = target_item.get("max_retries", 3)
+            target.dead_letter_queue = (
+                self._ref(
+                    self.channels,
+                    target_item["dead_letter_queue"],
+                    (*tpath, "dead_letter_queue"),
+                    "channel",
+                )
+                if "dead_letter_queue" in target_item
+                else None
+            )
+            self._save(target, tpath)
+            targets.append(target.pk)
+        self._prune(obj.targets.all(), targets)
