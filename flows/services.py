@@ -159,7 +159,7 @@ def accounting_errors(counters: dict[str, Any]) -> list[str]:
 
 
 def envelope_build(*, topology: Topology, data: dict[str, Any]) -> dict[str, Any]:
-    """A full envelope (docs/contracts.md) from what a person typed: a detail, or a whole envelope."""
+    """A full envelope (docs/contracts.md) from what a person typed: a detail or an envelope."""
     if not isinstance(data, dict):
         raise ServiceError("a message is a JSON object")
     is_envelope = "detail" in data or "detail-type" in data

@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from flows.formats.scenario import resolve, scenario_load, scenario_load_file
 from flows.models import Hop, MessageChannel, Rule, Run, Subscription, Topology
 from flows.rules import rule_save
-from flows.formats.scenario import resolve, scenario_load, scenario_load_file
 
 pytestmark = pytest.mark.django_db
 

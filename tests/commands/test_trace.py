@@ -7,8 +7,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from flows.models import Hop, Rule, Run
 from flows.formats.scenario import scenario_load_file
+from flows.models import Hop, Rule, Run
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from flows.formats.scenario import resolve, scenario_load, scenario_load_file
 from flows.models import Hop, Rule, Run
 from flows.rules import rule_save
-from flows.formats.scenario import resolve, scenario_load, scenario_load_file
 from tests.e2e.conftest import STAFF_PASSWORD, STAFF_USER, VIEWPORT, chromium
 
 if TYPE_CHECKING:

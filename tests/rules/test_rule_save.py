@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from flows.formats.scenario import scenario_load
 from flows.models import Rule
 from flows.rules import RuleConflict, rule_save
-from flows.formats.scenario import scenario_load
 
 pytestmark = pytest.mark.django_db
 
