@@ -266,8 +266,9 @@ class _Builder:
         self._pipes()
         producers.infer(self)
         self._metadata()
+        refused = {e.source for e in self.report.entries if e.status == REFUSED}
         for lid in self.active:
-            if lid in self.handled:
+            if lid in self.handled or lid in refused:
                 continue
             kind = self.type(lid)
             if kind in SUPPORTING:
