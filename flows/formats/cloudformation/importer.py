@@ -98,6 +98,18 @@ def cfn_import(
     return report
 
 
+def meta_of(holder: dict[str, Any]) -> dict[str, Any]:
+    """An exported template's ``Metadata.EventViz`` (an object, or its JSON text)."""
+    metadata = holder.get("Metadata")
+    value = metadata.get(META) if isinstance(metadata, dict) else None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _json_value(value: Any) -> Any:
     """A property that CloudFormation takes as a JSON object or as its text."""
     if isinstance(value, str):
@@ -127,7 +139,7 @@ class _Builder:
             for lid, res in (template.get("Resources") or {}).items()
             if isinstance(res, dict)
         }
-        self.meta: dict[str, Any] = (template.get("Metadata") or {}).get(META) or {}
+        self.meta: dict[str, Any] = meta_of(template)
         self.data: dict[str, Any] = {
             "slug": slug,
             "message_types": [],
@@ -171,7 +183,7 @@ class _Builder:
     def name(self, lid: str, name_property: str | None) -> str:
         """Metadata name (an exported template's), else the literal name property, else lid."""
         resource = self.resources[lid]
-        meta = (resource.get("Metadata") or {}).get(META) or {}
+        meta = meta_of(resource)
         if isinstance(meta.get("name"), str):
             return meta["name"]
         raw = (resource.get("Properties") or {}).get(name_property or "")
@@ -223,7 +235,7 @@ class _Builder:
         if name not in self.consumer_names:
             self.consumer_names.add(name)
             item: dict[str, Any] = {"name": name}
-            meta = (self.resources[lid].get("Metadata") or {}).get(META) or {}
+            meta = meta_of(self.resources[lid])
             item.update(meta.get("consumer") or {})
             self.sources[("consumers", len(self.data["consumers"]))] = f"Resources.{lid}"
             self.data["consumers"].append(item)
@@ -281,8 +293,9 @@ class _Builder:
             self.meta.get("name") or self.template.get("Description", "") or self.slug
         )
         self.data["name"] = str(self.data["name"]).strip().split("\n")[0][:200]
-        if self.meta.get("description"):
-            self.data["description"] = self.meta["description"]
+        for key in ("description", "public", "featured"):
+            if key in self.meta:
+                self.data[key] = self.meta[key]
         return {k: v for k, v in self.data.items() if v != []}
 
     def _channels(self) -> None:
@@ -309,7 +322,7 @@ class _Builder:
                     notes.append("FIFO")
                 if props.get("DelaySeconds") not in (None, 0, "0"):
                     notes.append(f"DelaySeconds {props['DelaySeconds']} not modelled")
-            meta = (self.resources[lid].get("Metadata") or {}).get(META) or {}
+            meta = meta_of(self.resources[lid])
             item.update(meta.get("channel") or {})
             self.sources[("channels", len(self.data["channels"]))] = f"Resources.{lid}"
             self.data["channels"].append(item)
@@ -421,7 +434,7 @@ class _Builder:
             found = self.target_of(lid, (*path, "RedrivePolicy"), redrive["deadLetterTargetArn"])
             if found and found[0] == "channel" and self.channel_kind[found[1]] == "queue":
                 item["dead_letter_queue"] = found[1]
-        meta = (self.resources[lid].get("Metadata") or {}).get(META) or {}
+        meta = meta_of(self.resources[lid])
         item.update(meta.get("subscription") or {})
         self.sources[("subscriptions", len(self.data["subscriptions"]))] = f"Resources.{lid}"
         self.data["subscriptions"].append(item)
@@ -499,7 +512,9 @@ class _Builder:
             if str(props.get("Enabled", "true")).lower() == "false":
                 notes.append("disabled")
             self.sources[("subscriptions", len(self.data["subscriptions"]))] = f"Resources.{lid}"
-            self.data["subscriptions"].append({"channel": queue, "consumer": consumer})
+            meta = meta_of(self.resources[lid])
+            item = {"channel": queue, "consumer": consumer, **(meta.get("subscription") or {})}
+            self.data["subscriptions"].append(item)
             self.handled.add(lid)
             self.report.add(
                 IMPORTED,
@@ -679,8 +694,14 @@ class _Builder:
         if meta.get("producers") is not None:
             self.data["producers"] = meta["producers"]
             self.report.entries = [e for e in self.report.entries if e.status != "inferred"]
-        for section in ("channels", "consumers", "subscriptions"):
+        for section in ("channels", "consumers"):
+            known = {item["name"]: item for item in self.data[section]}
             for item in meta.get(section) or []:
-                self.data[section].append(item)
+                if item.get("name") in known:
+                    known[item["name"]].update(item)
+                else:
+                    self.data[section].append(item)
+                    self.consumer_names.add(item.get("name", ""))
+        self.data["subscriptions"].extend(meta.get("subscriptions") or [])
         if meta.get("script"):
             self.data["script"] = meta["script"]
