@@ -16,9 +16,10 @@ from typing import Any
 from django.utils.text import slugify
 
 from flows.formats import apply as apply_mod
-from flows.formats.cloudformation import producers
 from flows.formats.cloudformation.decode import TemplateError, template_read
 from flows.formats.cloudformation.intrinsics import Resolver, Unresolved
+from flows.formats.cloudformation.producers import infer as infer_producers
+from flows.formats.cloudformation.producers import scheduled as scheduled_producer
 from flows.formats.cloudformation.sam import is_sam, sam_expand
 from flows.formats.report import (
     IMPORTED,
@@ -276,7 +277,7 @@ class _Builder:
         self._event_source_mappings()
         self._rules()
         self._pipes()
-        producers.infer(self)
+        infer_producers(self)
         self._metadata()
         refused = {e.source for e in self.report.entries if e.status == REFUSED}
         for lid in self.active:
@@ -572,7 +573,7 @@ class _Builder:
                     "detail-type": ["Scheduled Event"],
                     "detail": {"schedule": [name]},
                 }
-                producers.scheduled(self, lid, name, bus, str(schedule))
+                scheduled_producer(self, lid, name, bus, str(schedule))
             item: dict[str, Any] = {"name": name, "bus": bus, "pattern": pattern, "targets": []}
             if props.get("Description"):
                 item["description"] = str(props["Description"])

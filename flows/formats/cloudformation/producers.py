@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flows.formats.report import INFERRED
 from flows.formats.samples import sample_for
 from flows.routing import EventPattern, FilterPolicy
 
-if TYPE_CHECKING:
-    from flows.formats.cloudformation.importer import _Builder
+# The importer's builder (flows.formats.cloudformation.importer._Builder); not imported,
+# so the two modules do not import each other.
+_Builder = Any
 
 SEND_ACTIONS = {"queue": "sqs:sendmessage", "topic": "sns:publish", "bus": "events:putevents"}
 GENERIC_TYPE = "Message"
