@@ -102,7 +102,8 @@ class _Loader:
 
     def _check(self, obj: models.Model, path: KeyPath) -> None:
         try:
-            obj.full_clean(validate_unique=False)
+            # Constraints are checked by clean() in words, and by the database: not by a query each.
+            obj.full_clean(validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
             parts = []
             for field, messages in exc.message_dict.items():
