@@ -19,7 +19,17 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from flows.aws import credentials, dispatch, errors, events, protocol, sigv4, sns, sqs  # noqa: F401  (the handlers register on import)
+from flows.aws import (  # noqa: F401  (the handlers register on import)
+    credentials,
+    dispatch,
+    errors,
+    events,
+    protocol,
+    sigv4,
+    sns,
+    sqs,
+    sqs_messages,
+)
 from flows.aws.dispatch import Call
 from flows.aws.errors import AwsError
 from flows.aws.models import ApiKey
