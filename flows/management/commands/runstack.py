@@ -69,6 +69,11 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"EventViz is running at {url}  (Ctrl-C stops it)")
             )
             self.stdout.write(f"Admin: {url}admin/")
+            self.stdout.write(
+                "Your own code (AWS SDKs): issue a key in admin (API keys) or with\n"
+                "  .venv/bin/python manage.py apikey shop\n"
+                "and export the variables it prints (README: Point your own code at EventViz)."
+            )
             exited = supervisor.wait()
             raise CommandError(f"{exited} exited; stopping everything")
         except KeyboardInterrupt:
