@@ -14,7 +14,11 @@ from typing import NamedTuple
 PRODUCER = "producer"
 CONSUMER = "consumer"
 CHANNEL_KINDS = ("queue", "topic", "bus", "direct")
-NODE_KINDS = (PRODUCER, CONSUMER, *CHANNEL_KINDS)
+# Code outside EventViz calling the AWS API, one node per API key (its database id; 0 for
+# unsigned local use): what it sends, and what it receives from queues.
+API_PRODUCER = "api-producer"
+API_CONSUMER = "api-consumer"
+NODE_KINDS = (PRODUCER, CONSUMER, *CHANNEL_KINDS, API_PRODUCER, API_CONSUMER)
 
 # Edge kinds: what the id after the colon is the primary key of.
 PUBLISH = "prod"  # producer -> its channel (the producer's id)
@@ -39,6 +43,14 @@ def consumer_node(pk: int | None) -> str:
     return f"{CONSUMER}:{pk}"
 
 
+def api_producer_node(key_pk: int | None) -> str:
+    return f"{API_PRODUCER}:{key_pk or 0}"
+
+
+def api_consumer_node(key_pk: int | None) -> str:
+    return f"{API_CONSUMER}:{key_pk or 0}"
+
+
 def channel_node(kind: str, pk: int) -> str:
     if kind not in CHANNEL_KINDS:
         raise ValueError(f"not a channel kind: {kind!r}")
@@ -59,6 +71,19 @@ def target_edge(pk: int) -> str:
 
 def dead_letter_edge(queue_pk: int) -> str:
     return f"{DEAD_LETTER}:{queue_pk}"
+
+
+# Edges of API nodes: an API producer -> a channel, a queue -> an API consumer. They join
+# two nodes rather than name one row, so their ids are not ``<kind>:<id>``.
+API_EDGE = "api"
+
+
+def api_send_edge(producer_node: str, channel_pk: int) -> str:
+    return f"{API_EDGE}:{producer_node}>{channel_pk}"
+
+
+def api_receive_edge(consumer_node: str, queue_pk: int) -> str:
+    return f"{API_EDGE}:{queue_pk}>{consumer_node}"
 
 
 def _parse(value: str, kinds: tuple[str, ...]) -> Ref | None:

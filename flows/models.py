@@ -683,6 +683,7 @@ class HopStage(models.TextChoices):
     MIRRORED = "mirrored"
     ARCHIVED = "archived"
     REPLAYED = "replayed"
+    PURGED = "purged"  # PurgeQueue through the AWS API: a terminal state of its own
 
 
 class Hop(models.Model):

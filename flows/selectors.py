@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
+import redis
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from flows import ids, validators
-from flows.engine import driver
+from flows.engine import driver, keys
 from flows.engine.config import (
     ChannelCfg,
     ConsumerCfg,
@@ -175,6 +176,7 @@ def topology_graph(topology: Topology) -> dict[str, Any]:
                     "transformed": target.has_transformer,
                 }
             )
+    _api_parts(topology, {n["id"] for n in nodes}, nodes, edges)
     return {
         "slug": topology.slug,
         "name": topology.name,
@@ -183,6 +185,41 @@ def topology_graph(topology: Topology) -> dict[str, Any]:
         "nodes": nodes,
         "edges": edges,
     }
+
+
+def _api_parts(
+    topology: Topology, known: set[str], nodes: list[dict[str, Any]], edges: list[dict[str, Any]]
+) -> None:
+    """The API keys that sent or received (``flows.dataplane``), joined to channels that
+    still exist; none when Redis is not reachable (nothing can have been sent then)."""
+    try:
+        with client().pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.api_nodes(topology.pk))
+            pipe.hgetall(keys.api_edges(topology.pk))
+            api_nodes, api_edges = pipe.execute()
+    except redis.RedisError:
+        return
+    used: set[str] = set()
+    for edge_id, raw in sorted(api_edges.items()):
+        edge = orjson.loads(raw)
+        if edge["source"] in known or edge["target"] in known:
+            used.update((edge["source"], edge["target"]))
+            edges.append(
+                {
+                    "id": edge_id.decode(),
+                    "source": edge["source"],
+                    "target": edge["target"],
+                    "kind": "api",
+                    "label": "",
+                }
+            )
+    for node_id, label in sorted(api_nodes.items()):
+        node = node_id.decode()
+        if node in used:
+            ref = ids.parse_node(node)
+            nodes.append(
+                {"id": node, "kind": ref.kind if ref else "api-producer", "label": label.decode()}
+            )
 
 
 def topology_config(topology_id: int) -> TopologyConfig:
@@ -200,6 +237,8 @@ def topology_config(topology_id: int) -> TopologyConfig:
             if c.archive_enabled and c.archive_pattern
             else None,
             archive_all=c.archive_enabled and not c.archive_pattern,
+            delay_ms=c.delay_seconds * 1000,
+            content_dedup=c.content_based_deduplication,
         )
         for c in MessageChannel.objects.filter(topology_id=topology_id)
     }
@@ -259,6 +298,7 @@ def topology_config(topology_id: int) -> TopologyConfig:
             dlq_id=s.dead_letter_queue_id,
             max_retries=s.max_retries,
             mirror_of=s.mirror_of_id,
+            raw=s.raw_message_delivery,
         )
         for s in Subscription.objects.filter(channel__topology_id=topology_id).order_by("pk")
     }

@@ -45,8 +45,9 @@ class ServiceError(ValueError):
 # --- runs ----------------------------------------------------------------------------------
 
 
-def run_start(*, topology: Topology, seed: int | None = None) -> Run:
-    """Start a run of ``topology``; its producers begin emitting within a tick."""
+def run_start(*, topology: Topology, seed: int | None = None, by: str | None = None) -> Run:
+    """Start a run of ``topology``; its producers begin emitting within a tick. ``by``
+    says what started it when no person did (shown on the dashboard)."""
     if not topology.channels.exists():
         raise ServiceError(
             f"{topology.slug} has no channels, so a run would do nothing: "
@@ -68,7 +69,7 @@ def run_start(*, topology: Topology, seed: int | None = None) -> Run:
         r.delete(*stale)
     r.hset(keys.ACTIVE_RUNS, str(run.pk), str(topology.pk))
     transaction.on_commit(lambda: _kick(run.pk))
-    transaction.on_commit(lambda: sender.send(topology.slug, frames.run_frame(run)))
+    transaction.on_commit(lambda: sender.send(topology.slug, frames.run_frame(run, by=by)))
     return run
 
 
@@ -248,6 +249,14 @@ def consumer_set_online(*, consumer: Consumer, online: bool) -> Consumer:
     consumer.online = online
     consumer.save(update_fields=["online"])
     return consumer
+
+
+def topology_redraw(*, topology_id: int) -> None:
+    """Open dashboards redraw the diagram (an API key sent or received for the first
+    time); the simulation's config is unchanged, so running runs do not reload it."""
+    topology = Topology.objects.filter(pk=topology_id).first()
+    if topology is not None:
+        sender.send(topology.slug, frames.graph_frame(selectors.topology_graph(topology)))
 
 
 def topology_touch(*, topology_id: int) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from flows import resources
-from flows.aws import arns
+from flows import dataplane, resources
+from flows.aws import arns, messages, sqs_messages
 from flows.aws.dispatch import Call, operation
 from flows.aws.errors import AwsError
 from flows.aws.paging import page
@@ -336,3 +336,109 @@ def set_subscription_attributes(call: Call, params: dict[str, Any]) -> dict[str,
     except ValidationError as exc:
         raise _validation(exc) from None
     return {}
+
+
+# --- data plane: Publish, PublishBatch (coroutines: no thread, no database) -----------------
+
+
+def _publish_entry(call: Call, topic: Any, topic_arn: str, entry: dict[str, Any]) -> Any:
+    """One message to publish, checked as SNS checks it."""
+    message = entry.get("Message")
+    if message is None:
+        raise AwsError("InvalidParameter", "Invalid parameter: Message")
+    if message == "":
+        raise invalid("Empty message")
+    if entry.get("MessageStructure") == "json":
+        try:
+            structured = json.loads(message)
+        except ValueError:
+            raise invalid("Message Structure - No JSON message body is parseable") from None
+        if not isinstance(structured, dict) or "default" not in structured:
+            raise invalid("Message Structure - No default entry in JSON message body")
+        message = str(structured.get("sqs", structured["default"]))
+    attributes: dict[str, Any] = entry.get("MessageAttributes") or {}
+    problem = messages.attributes_problem(attributes, sns=True)
+    if problem:
+        raise invalid(f"MessageAttributes: {problem}")
+    if len(message.encode()) + messages.attributes_size(attributes) > messages.MAX_MESSAGE_BYTES:
+        raise invalid("Message too long")
+    group = entry.get("MessageGroupId")
+    dedup = entry.get("MessageDeduplicationId")
+    envelope = messages.sns_envelope(
+        message,
+        attributes,
+        topic_arn=topic_arn,
+        subject=entry.get("Subject"),
+        group=group,
+        dedup=dedup,
+        sender=call.key.access_key_id if call.key is not None else "unsigned",
+    )
+    return dataplane.Outgoing(topic.name, "topic", envelope)
+
+
+async def _topic(call: Call, arn_text: str | None) -> tuple[Any, Any, str]:
+    who = sqs_messages.caller(call)
+    arn = arns.parse(arn_text or "")
+    name = arns.name_from(arn, "sns") if arn else None
+    if name is None:
+        raise invalid("TopicArn")
+    _live, topic = await dataplane.find_channel(who, name, "topic")
+    if topic is None:
+        raise not_found("Topic does not exist")
+    return who, topic, arns.topic_arn(call, name)
+
+
+@operation("sns", "Publish", write=True)
+async def publish(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("PhoneNumber"):
+        raise invalid("PhoneNumber: EventViz delivers to topics only")
+    who, topic, topic_arn = await _topic(call, params.get("TopicArn") or params.get("TargetArn"))
+    outgoing = _publish_entry(call, topic, topic_arn, params)
+    [message_id] = await dataplane.send(who, [outgoing])
+    if message_id is None:
+        raise not_found("Topic does not exist")
+    return {
+        "MessageId": message_id,
+        "SequenceNumber": "0" if params.get("MessageGroupId") else None,
+    }
+
+
+@operation("sns", "PublishBatch", write=True)
+async def publish_batch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = params.get("PublishBatchRequestEntries") or []
+    if not entries:
+        raise AwsError("EmptyBatchRequest", "The batch request doesn't contain any entries")
+    if len(entries) > 10:
+        raise AwsError(
+            "TooManyEntriesInBatchRequest",
+            "The batch request contains more entries than permissible",
+        )
+    if len({e.get("Id") for e in entries}) != len(entries):
+        raise AwsError(
+            "BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id"
+        )
+    who, topic, topic_arn = await _topic(call, params.get("TopicArn"))
+    total = sum(len(str(e.get("Message") or "").encode()) for e in entries)
+    if total > messages.MAX_MESSAGE_BYTES:
+        raise AwsError(
+            "BatchRequestTooLong",
+            "The length of all the messages put together is more than the limit",
+        )
+    failed, ready = [], []
+    for entry in entries:
+        try:
+            ready.append((entry["Id"], _publish_entry(call, topic, topic_arn, entry)))
+        except AwsError as exc:
+            failed.append(
+                {"Id": entry["Id"], "Code": exc.code, "Message": exc.message, "SenderFault": True}
+            )
+    sent = await dataplane.send(who, [o for _, o in ready]) if ready else []
+    successful = [
+        {
+            "Id": entry_id,
+            "MessageId": mid,
+            "SequenceNumber": "0" if o.envelope.get("group") else None,
+        }
+        for (entry_id, o), mid in zip(ready, sent, strict=True)
+    ]
+    return {"Successful": successful, "Failed": failed}

@@ -8,6 +8,7 @@ waiting handler never holds a thread.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +18,20 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from flows.aws import credentials, dispatch, errors, events, protocol, sigv4, sns, sqs  # noqa: F401  (the handlers register on import)
+from flows.aws import (  # noqa: F401  (the handlers register on import)
+    credentials,
+    dispatch,
+    errors,
+    events,
+    protocol,
+    sigv4,
+    sns,
+    sqs,
+    sqs_messages,
+)
 from flows.aws.dispatch import Call
 from flows.aws.errors import AwsError
 from flows.aws.models import ApiKey
@@ -59,7 +71,9 @@ async def endpoint(request: HttpRequest) -> HttpResponse:
         body = _body(request, dialect)
         target = _target(request, body)
         dialect = target.dialect
-        identity = await sync_to_async(_authenticate)(request, body, dialect)
+        identity = _authenticate_cached(request, body, dialect) or await sync_to_async(
+            _authenticate
+        )(request, body, dialect)
         op = dispatch.find(target.service, target.operation)
         model = protocol.operation_model(target.service, target.operation)
         if op is None or model is None:
@@ -230,6 +244,45 @@ def _authenticate(request: HttpRequest, body: bytes, dialect: str) -> Identity:
         kind = "incomplete_signature" if exc.kind == "incomplete" else "bad_signature"
         raise errors.common(kind, dialect, exc.message) from None
     credentials.apikey_mark_used(key=key)
+    _KEYS[key.access_key_id] = (key, secret, time.monotonic() + KEY_CACHE_S)
+    return Identity(key.topology, key, key.account_id, auth.region)
+
+
+# A key looked up recently is checked on the event loop, without a thread or a query: the
+# signature check is CPU only. A revoked key is refused within KEY_CACHE_S.
+KEY_CACHE_S = 2.0
+_KEYS: dict[str, tuple[ApiKey, str, float]] = {}
+
+
+def _authenticate_cached(request: HttpRequest, body: bytes, dialect: str) -> Identity | None:
+    header = request.headers.get("Authorization")
+    if not header:
+        return None
+    try:
+        auth = sigv4.parse_authorization(header)
+    except sigv4.SignatureError:
+        return None
+    cached = _KEYS.get(auth.access_key_id)
+    if cached is None or cached[2] < time.monotonic():
+        return None
+    key, secret, _until = cached
+    if key.last_used_at is None or timezone.now() - key.last_used_at >= (
+        credentials.LAST_USED_RESOLUTION
+    ):
+        return None  # the slow path records the use
+    try:
+        sigv4.verify(
+            auth=auth,
+            secret=secret,
+            method=request.method or "POST",
+            url=_signed_url(request),
+            headers=request.headers,
+            body=body,
+            now=datetime.now(UTC),
+        )
+    except sigv4.SignatureError as exc:
+        kind = "incomplete_signature" if exc.kind == "incomplete" else "bad_signature"
+        raise errors.common(kind, dialect, exc.message) from None
     return Identity(key.topology, key, key.account_id, auth.region)
 
 

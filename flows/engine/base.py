@@ -12,12 +12,23 @@ import orjson
 import redis
 
 from flows.engine import script
-from flows.engine.batch import LeaseLost, Tx
+from flows.engine.batch import Conflict, LeaseLost, Tx
 from flows.engine.config import TopologyConfig
 from flows.engine.delivery import Delivery
 from flows.engine.keys import RunKeys
 
 MAX_RECEIVE_BATCH = 500  # deliveries one phase takes from a queue or the push schedule
+
+# Hop seqs are shared with the AWS API, which appends hops of its own (flows.engine.
+# external): a batch takes its seqs from the run's seq key in the same atomic step that
+# appends it to the stream, so the stream is in seq order and no seq is used twice. The
+# entry carries its first seq (``s``); readers number the batch's hops from it.
+APPEND_HOPS = """
+local n = tonumber(ARGV[1])
+local last = redis.call('INCRBY', KEYS[1], n)
+redis.call('XADD', KEYS[2], '*', 'h', ARGV[2], 's', last - n + 1)
+return last
+"""
 
 
 class EngineBase:
@@ -43,11 +54,11 @@ class EngineBase:
         self.seed = seed
         self.token = lease_token
         self.k = RunKeys(run_id)
-        seq, dseq, started = self.r.mget(self.k.seq, self.k.dseq, self.k.started)
-        self.seq = int(seq or 0)
+        dseq, started = self.r.mget(self.k.dseq, self.k.started)
         self.dseq = int(dseq or 0)
         self.started = int(started) if started else None
         self.script_done = {int(i) for i in self.r.smembers(self.k.script)}
+        self._append_hops = self.r.register_script(APPEND_HOPS)
         self.set_config(config)
 
     def set_config(self, config: TopologyConfig) -> None:
@@ -106,38 +117,76 @@ class EngineBase:
             }
         )
 
-    def commit(self, tx: Tx) -> None:
+    def external_version(self) -> bytes | None:
+        """Read at the start of a phase that reads queue state the AWS API also changes
+        (ready, in flight, FIFO groups); pass it to ``commit`` as ``external``."""
+        return self.r.get(self.k.external)
+
+    def commit(self, tx: Tx, *, external: bytes | bool | None = False) -> None:
+        """Write a phase's batch in one MULTI/EXEC that watches the lease.
+
+        ``external`` (the value ``external_version`` returned when the phase began) also
+        watches the API's changes: if the API moved queue state meanwhile, nothing is
+        written and ``Conflict`` is raised, so the phase decides again (``retrying``).
+        """
         if tx.empty():
             return
         lease = self.k.lease
+        watching = external is not False
         with self.r.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(lease)
+                pipe.watch(lease, self.k.external) if watching else pipe.watch(lease)
                 holder = pipe.get(lease)
                 if holder is not None and holder.decode() != self.token:
                     raise LeaseLost(f"run {self.run_id} is driven by another worker")
+                if watching and pipe.get(self.k.external) != external:
+                    raise Conflict(f"run {self.run_id}: the API changed queue state")
                 pipe.multi()
                 tx.apply(pipe)
                 for name, n in tx.counts.items():
                     if n:
                         pipe.hincrby(self.k.counters, name, n)
                 if tx.hops:
-                    for i, hop in enumerate(tx.hops, start=1):
-                        hop["seq"] = self.seq + i
-                        hop["run"] = self.run_id
-                    pipe.xadd(self.k.hops, {"h": orjson.dumps(tx.hops)})
-                    pipe.set(self.k.seq, self.seq + len(tx.hops))
+                    self._append_hops(
+                        keys=[self.k.seq, self.k.hops],
+                        args=[len(tx.hops), orjson.dumps(tx.hops)],
+                        client=pipe,
+                    )
                 pipe.set(self.k.dseq, self.dseq)
-                pipe.execute()
+                results = pipe.execute()
             except redis.WatchError:
+                holder = self.r.get(lease)
+                if watching and (holder is None or holder.decode() == self.token):
+                    raise Conflict(f"run {self.run_id}: the API changed queue state") from None
                 raise LeaseLost(f"run {self.run_id} lease changed during a commit") from None
-        self.seq += len(tx.hops)
+        if tx.hops:
+            last = int(results[-2])
+            for i, hop in enumerate(tx.hops, start=last - len(tx.hops) + 1):
+                hop["seq"] = i
+                hop["run"] = self.run_id
+
+    def retrying(self, phase: Callable[[int], None], now: int, attempts: int = 5) -> None:
+        """Run a phase that commits with ``external``; decide again after a ``Conflict``.
+
+        Only the delivery id counter lives outside Redis between attempts: it is rolled
+        back, so a recomputed phase hands out the same ids. After ``attempts`` conflicts
+        in a row the phase waits for the next tick (the API was busier than the tick).
+        """
+        for _ in range(attempts):
+            dseq = self.dseq
+            try:
+                phase(now)
+                return
+            except Conflict:
+                self.dseq = dseq
 
     def _store(self, tx: Tx, d: Delivery) -> None:
         tx.hset(self.k.deliveries, d["id"], orjson.dumps(d))
 
     def _drop(self, tx: Tx, d: Delivery) -> None:
         tx.hdel(self.k.deliveries, d["id"])
+        if d.get("receipt"):
+            tx.hdel(self.k.receipts, d["id"])
 
     def _load(self, delivery_ids: list[bytes]) -> list[Delivery]:
         if not delivery_ids:

@@ -31,6 +31,8 @@ class ChannelCfg:
     fifo: bool
     archive_pattern: EventPattern | None  # set only when the bus archives
     archive_all: bool = False
+    delay_ms: int = 0  # a queue's DelaySeconds (what an SQS send without one gets)
+    content_dedup: bool = False  # a FIFO queue's ContentBasedDeduplication
 
     @property
     def node(self) -> str:
@@ -74,6 +76,7 @@ class SubscriptionCfg:
     dlq_id: int | None
     max_retries: int
     mirror_of: int | None
+    raw: bool = False  # SNS RawMessageDelivery: a queue gets the message, not the envelope
 
     @property
     def edge(self) -> str:

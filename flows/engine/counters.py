@@ -18,13 +18,13 @@ import redis
 from flows.engine.config import TopologyConfig
 from flows.engine.keys import RunKeys
 
-TERMINAL = ("processed", "dead_lettered", "filtered", "unmatched")
+TERMINAL = ("processed", "dead_lettered", "filtered", "unmatched", "purged")
 """The states a delivery ends in; a new way to end joins here under its own name."""
 
 
 def lost(totals: Mapping[str, int]) -> int:
     """Copies that are neither in a terminal state nor in flight (0 while the law holds)."""
-    return totals["copies"] - sum(totals[name] for name in TERMINAL) - totals["in_flight"]
+    return totals["copies"] - sum(totals.get(name, 0) for name in TERMINAL) - totals["in_flight"]
 
 
 def accounting_errors(counters: Mapping[str, Any]) -> list[str]:
@@ -33,7 +33,7 @@ def accounting_errors(counters: Mapping[str, Any]) -> list[str]:
     missing = lost(t)
     if not missing:
         return []
-    terminal = " + ".join(f"{name.replace('_', '-')} {t[name]}" for name in TERMINAL)
+    terminal = " + ".join(f"{name.replace('_', '-')} {t.get(name, 0)}" for name in TERMINAL)
     return [f"copies {t['copies']} != {terminal} + in flight {t['in_flight']} (lost: {missing})"]
 
 

@@ -38,6 +38,7 @@ _RouteOptions = TypedDict(
         "from": str,  # the node that pushes the copy
         "mirror": bool,  # a shadow copy (traffic mirroring)
         "rule": RuleRef,  # the bus rule that routed the copy
+        "sub": int,  # the topic subscription a queue's copy came through (SNS delivery)
     },
     total=False,
 )
@@ -66,10 +67,15 @@ class Delivery(_Identity, total=False):
     group: str  # its FIFO message group
     busy: bool  # a consumer is processing it
     started: int  # when processing started (ms)
+    ext: str  # the external consumer (AWS API key) holding it, while in flight
+    receipt: str  # the receipt of its latest external receive
 
 
 ROUTE_FIELDS: tuple[str, ...] = tuple(Route.__annotations__)
 DELIVERY_FIELDS: tuple[str, ...] = tuple(Delivery.__annotations__)
+EXTERNAL_FIELDS: tuple[str, ...] = ("ext", "receipt", "sub")
+"""Fields only a receive through the AWS API sets (``flows.engine.external``), and the
+topic subscription a queue's copy came through (which the API's SNS delivery reads)."""
 
 
 def rule_of(d: Delivery) -> dict[str, Any]:

@@ -55,10 +55,22 @@ HopSink = Callable[[RunHandle, list[dict[str, Any]]], None]
 ConfigLoader = Callable[[int], TopologyConfig]
 
 
+def entry_hops(run_id: int, fields: dict[bytes, bytes]) -> list[dict[str, Any]]:
+    """The hops of one stream entry, numbered from its first seq (``base.APPEND_HOPS``)."""
+    hops = orjson.loads(fields[b"h"])
+    if b"s" not in fields:  # written already numbered
+        return hops
+    first = int(fields[b"s"])
+    for i, hop in enumerate(hops):
+        hop["seq"] = first + i
+        hop["run"] = run_id
+    return hops
+
+
 def pending_hops(client: redis.Redis, run_id: int) -> list[dict[str, Any]]:
     """Hops committed in Redis and not yet handed to the sink."""
     entries = client.xrange(RunKeys(run_id).hops)
-    return [hop for _entry_id, fields in entries for hop in orjson.loads(fields[b"h"])]
+    return [hop for _entry_id, fields in entries for hop in entry_hops(run_id, fields)]
 
 
 def flush_hops(client: redis.Redis, run: RunHandle, sink: HopSink, *, limit: int = 200) -> int:
@@ -73,7 +85,7 @@ def flush_hops(client: redis.Redis, run: RunHandle, sink: HopSink, *, limit: int
         return 0
     hops: list[dict[str, Any]] = []
     for _entry_id, fields in entries:
-        hops.extend(orjson.loads(fields[b"h"]))
+        hops.extend(entry_hops(run.run_id, fields))
     sink(run, hops)
     client.xdel(key, *[entry_id for entry_id, _ in entries])
     return len(hops)

@@ -61,6 +61,9 @@ class Engine(QueuesMixin, PushesMixin, BusMixin, ProducersMixin, ProcessingMixin
            visibility timeout that also passed.
         3. ``expire_visibility``: received queue messages whose visibility timeout
            passed show again (their consumer's work, if still going, is lost).
+           Phases 3 and 7 read queue state the AWS API changes too (external
+           consumers): they commit only if the API did not change it meanwhile, and
+           decide again otherwise (``retrying``).
         4. ``push_due``: pushes to consumers that are due (topic subscriptions, rule
            targets, retries after backoff).
         5. ``drain_inbox``: commands from outside (publish, redrive, replay).
@@ -71,12 +74,12 @@ class Engine(QueuesMixin, PushesMixin, BusMixin, ProducersMixin, ProcessingMixin
         now = self.clock()
         self.run_script(now)
         self.complete_processing(now)
-        self.expire_visibility(now)
+        self.retrying(self.expire_visibility, now)
         self.push_due(now)
         self.drain_inbox(now)
         if producers:
             self.emit(now)
-        self.receive(now)
+        self.retrying(self.receive, now)
         return now
 
     def run_script(self, now: int) -> None:
@@ -139,11 +142,13 @@ class Engine(QueuesMixin, PushesMixin, BusMixin, ProducersMixin, ProcessingMixin
         frm: str,
         edge: str = "",
         counted: bool = False,
+        origin: dict[str, Any] | None = None,
     ) -> None:
-        """A message enters a channel from ``frm`` (a producer or a client)."""
+        """A message enters a channel from ``frm`` (a producer or a client); ``origin``
+        (the API operation, key and user agent it came in by) goes into its published hop."""
         channel = self.config.channels[channel_id]
         if not counted:
-            self.hop(tx, msg, "published", frm, channel.node, edge, payload=msg)
+            self.hop(tx, msg, "published", frm, channel.node, edge, payload=msg, **(origin or {}))
             tx.count("published")
         if channel.kind == "direct":
             self._call(tx, msg, channel.id, frm)

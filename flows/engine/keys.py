@@ -15,6 +15,16 @@ def config_version(topology_id: int) -> str:
     return f"ev:topology:{topology_id}:version"
 
 
+def api_nodes(topology_id: int) -> str:
+    """hash: API producer/consumer node id -> its label (flows.dataplane registers them)."""
+    return f"ev:topology:{topology_id}:api:nodes"
+
+
+def api_edges(topology_id: int) -> str:
+    """hash: API edge id -> JSON {source, target} (an API producer -> a channel, ...)."""
+    return f"ev:topology:{topology_id}:api:edges"
+
+
 def run_prefix(run_id: int) -> str:
     return f"ev:run:{run_id}:"
 
@@ -34,12 +44,14 @@ class RunKeys:
         "counters",
         "deliveries",
         "dseq",
+        "external",
         "hops",
         "inbox",
         "kick",
         "lease",
         "prefix",
         "push",
+        "receipts",
         "run_id",
         "script",
         "seq",
@@ -62,6 +74,10 @@ class RunKeys:
         self.deliveries = k + "dlv"  # hash: live delivery id -> delivery record
         self.push = k + "push"  # zset: deliveries to push to a consumer, by due time
         self.inbox = k + "inbox"  # list: commands from outside (publish, redrive, replay)
+        # Bumped by every change the AWS API makes to queue state (receive, delete, ...):
+        # an engine phase that read queue state commits only if it did not move meanwhile.
+        self.external = k + "ext"
+        self.receipts = k + "rcpt"  # hash: delivery id -> its current receipt (external receive)
 
     def ready(self, queue_id: int) -> str:
         """zset: a queue's visible messages, by the time they became visible."""
@@ -90,6 +106,10 @@ class RunKeys:
     def archive(self, bus_id: int) -> str:
         """zset: a bus's archived events, by time."""
         return f"{self.prefix}archive:{bus_id}"
+
+    def dedup(self, queue_id: int, dedup_id: str) -> str:
+        """A FIFO queue's deduplication id, remembered for five minutes (its message id)."""
+        return f"{self.prefix}dedup:{queue_id}:{dedup_id}"
 
     def producer(self, producer_id: int) -> str:
         """hash: a producer's position (n, next_at, burst_at)."""

@@ -155,6 +155,7 @@ class PushesMixin(EngineBase):
                     edge=sub.edge,
                     depth=depth + 1,
                     body=body,
+                    extra={"sub": sub.id},
                 )
             else:
                 self._push(

@@ -20,6 +20,7 @@ class QueuesMixin(EngineBase):
     def expire_visibility(self, now: int) -> None:
         """Tick phase: received messages whose visibility timeout passed show again."""
         tx = Tx(now)
+        external = self.external_version()
         for queue in self._queues():
             due = self.r.zrangebyscore(self.k.inflight(queue.id), "-inf", now)
             for d in self._load(due):
@@ -40,19 +41,34 @@ class QueuesMixin(EngineBase):
                         error="visibility timeout expired before processing ended",
                     )
                     tx.node_count(consumer_node, "failed")
+                elif d.get("ext"):
+                    # An external consumer (the AWS API) did not delete it in time.
+                    self.hop(
+                        tx,
+                        d["msg"],
+                        "failed",
+                        d["ext"],
+                        d["ext"],
+                        d.get("edge", ""),
+                        d["receives"],
+                        error="not deleted before the visibility timeout ended",
+                    )
+                    tx.node_count(d["ext"], "failed")
                 d["busy"] = False
                 d["consumer"] = None
+                d.pop("ext", None)
                 self._release_group(tx, queue.id, d)
                 tx.zrem(self.k.inflight(queue.id), d["id"])
                 tx.zadd(self.k.ready(queue.id), d["id"], now)
                 self._store(tx, d)
                 self.hop(tx, d["msg"], "redelivered", queue.node, queue.node, "", d["receives"] + 1)
                 tx.node_count(queue.node, "redelivered")
-        self.commit(tx)
+        self.commit(tx, external=external)
 
     def receive(self, now: int) -> None:
         """Tick phase: each queue hands visible messages to its online consumers' free slots."""
         tx = Tx(now)
+        external = self.external_version()
         busy = self._busy_counts()
         for queue in self._queues():
             competitors = [(sub, c) for sub, c in self.config.queue_consumers(queue.id) if c.online]
@@ -87,36 +103,48 @@ class QueuesMixin(EngineBase):
                 free[consumer.id] -= 1
                 if queue.fifo:
                     locked.add(d["group"])
-                    tx.hset(self.k.fifo(queue.id), d["group"], d["id"])
-                tx.zrem(self.k.ready(queue.id), d["id"])
-                d["receives"] += 1
-                if queue.max_receives is not None and d["receives"] > queue.max_receives:
-                    self._release_group(tx, queue.id, d)
-                    self._dead_letter(
-                        tx,
-                        d,
-                        queue.dlq_id,
-                        f"received {queue.max_receives} times without success (max receives)",
-                    )
+                if not self.take(tx, queue, d, now + queue.visibility_timeout_ms):
                     continue
-                deadline = now + queue.visibility_timeout_ms
-                tx.zadd(self.k.inflight(queue.id), d["id"], deadline)
                 d["edge"] = sub.edge
                 self._start(tx, consumer, d, frm=queue.node)
                 tx.node_count(queue.node, "received")
                 self._mirror(tx, d["msg"], sub, frm=queue.node, body=d["body"])
                 if sum(free.values()) == 0:
                     break
-        self.commit(tx)
+        self.commit(tx, external=external)
+
+    def take(self, tx: Tx, queue: ChannelCfg, d: Delivery, deadline: int) -> bool:
+        """One receive of a visible message, as SQS counts it, for any consumer (simulated
+        here, external in ``flows.engine.external``): the receive count goes up; past the
+        queue's max receives the message is dead-lettered instead (False); otherwise it is
+        in flight until ``deadline``, holding its FIFO group (True)."""
+        tx.zrem(self.k.ready(queue.id), d["id"])
+        d["receives"] += 1
+        if queue.max_receives is not None and d["receives"] > queue.max_receives:
+            self._dead_letter(
+                tx,
+                d,
+                queue.dlq_id,
+                f"received {queue.max_receives} times without success (max receives)",
+            )
+            return False
+        if queue.fifo:
+            tx.hset(self.k.fifo(queue.id), d["group"], d["id"])
+        tx.zadd(self.k.inflight(queue.id), d["id"], deadline)
+        return True
 
     def _enqueue(self, tx: Tx, d: Delivery, queue_id: int, *, frm: str, edge: str) -> None:
         """A delivery waits in a queue (behind its FIFO group) until a consumer receives it."""
         queue = self.config.channels[queue_id]
         d["queue"] = queue_id
         if queue.fifo:
-            d["group"] = str((d["msg"].get("attributes") or {}).get("MessageGroupId", "default"))
+            d["group"] = str(
+                d["msg"].get("group")
+                or (d["msg"].get("attributes") or {}).get("MessageGroupId", "default")
+            )
         self._store(tx, d)
-        score = tx.now
+        # SQS DelaySeconds: a message sent with a delay becomes visible only then.
+        score = tx.now + int(d["msg"].get("delay_ms") or 0)
         tx.zadd(self.k.ready(queue_id), d["id"], score)
         self.hop(tx, d["msg"], "enqueued", frm, queue.node, edge, body=d["body"], **rule_of(d))
         tx.node_count(queue.node, "enqueued")
@@ -151,8 +179,7 @@ class QueuesMixin(EngineBase):
         tx.count("dead_lettered")
         tx.node_count(frm, "dead_lettered")
         if to:
-            parked = orjson.dumps(d)
-            tx.writes.append(lambda p: p.rpush(self.k.parked(dlq_id), parked))
+            tx.rpush(self.k.parked(dlq_id), orjson.dumps(d))
             tx.node_count(to, "parked")
 
     def redrive(self, tx: Tx, dlq_id: int) -> None:

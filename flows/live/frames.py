@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 import jsonschema
 import orjson
 
+from flows.ids import API_CONSUMER, API_PRODUCER
 from flows.models import ChannelKind, HopStage, MessageKind, RunStatus
+
+API_NODE_KINDS = (API_PRODUCER, API_CONSUMER)
 
 if TYPE_CHECKING:
     from flows.models import Hop as HopRow
@@ -133,6 +136,7 @@ class GraphFrame(TypedDict):
 class RunFrame(TypedDict):
     type: Literal["run"]
     run: RunInfo
+    by: NotRequired[str]  # who started it, when not a person (the AWS API's first call)
 
 
 class TraceFrame(TypedDict):
@@ -399,10 +403,12 @@ def graph_frame(graph: dict[str, Any]) -> GraphFrame:
     return {"type": "graph", "graph": graph}
 
 
-def run_frame(run: Run) -> RunFrame:
-    """A run started or stopped."""
+def run_frame(run: Run, *, by: str | None = None) -> RunFrame:
+    """A run started or stopped (``by``: what started it, said on the dashboard)."""
     info = run_info(run)
     assert info is not None
+    if by:
+        return {"type": "run", "run": info, "by": by}
     return {"type": "run", "run": info}
 
 
@@ -501,7 +507,7 @@ COUNTERS_SCHEMA = _object(_COUNTERS_PROPERTIES)
 NODE_SCHEMA = _object(
     {
         "id": _STR,
-        "kind": {"enum": [*ChannelKind.values, "producer", "consumer"]},
+        "kind": {"enum": [*ChannelKind.values, "producer", "consumer", *API_NODE_KINDS]},
         "label": _STR,
     },
     {"fifo": _BOOL, "paused": _BOOL, "service": _STR, "online": _BOOL},
@@ -511,7 +517,7 @@ EDGE_SCHEMA = _object(
         "id": _STR,
         "source": _STR,
         "target": _STR,
-        "kind": {"enum": ["publish", "subscription", "mirror", "rule", "dead_letter"]},
+        "kind": {"enum": ["publish", "subscription", "mirror", "rule", "dead_letter", "api"]},
         "label": _STR,
     },
     {
@@ -557,7 +563,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "counters": _frame("counters", _COUNTERS_PROPERTIES),
     "graph": _frame("graph", {"graph": GRAPH_SCHEMA}),
-    "run": _frame("run", {"run": RUN_INFO_SCHEMA}),
+    "run": _frame("run", {"run": RUN_INFO_SCHEMA}, {"by": _STR}),
     "trace": _frame(
         "trace",
         {

@@ -78,3 +78,31 @@ def clients(
 
     make.key = key  # type: ignore[attr-defined]
     return make
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup: None, django_db_blocker: Any, redis_url: str) -> Iterator[None]:
+    """A Celery worker: it drives the runs the API starts (hops reach the database)."""
+    with django_db_blocker.unblock():
+        env = child_env()
+    process = stack.spawn(
+        stack.celery_worker_argv(concurrency=2, hostname=f"aws-{free_port()}@%h"), env=env
+    )
+    try:
+        yield
+    finally:
+        stack.stop(process)
+
+
+@pytest.fixture
+def running(worker: None, topology: Topology) -> Iterator[Topology]:
+    """The topology; its run (the API starts one) is stopped and forgotten afterwards."""
+    yield topology
+    from flows import services
+    from flows.engine import keys
+    from flows.models import Run, RunStatus
+    from flows.redis_state import client
+
+    for run in Run.objects.filter(topology=topology, status=RunStatus.RUNNING):
+        services.run_stop(run=run)
+    client().delete(keys.api_nodes(topology.pk), keys.api_edges(topology.pk))

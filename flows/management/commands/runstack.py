@@ -86,6 +86,12 @@ class Command(BaseCommand):
             url = f"http://{host}:{port}/"
             if not stack.wait_for_port(_connect_host(host), port, timeout=60, alive=alive):
                 raise CommandError("Daphne did not start; see the messages above")
+            self.stdout.write("")
+            self.stdout.write(
+                "Your own code (AWS SDKs): issue a key in admin (API keys) or with\n"
+                "  .venv/bin/python manage.py apikey shop\n"
+                "and export the variables it prints (README: Point your own code at EventViz)."
+            )
             # The last lines, together: where to go and how to log in.
             self.stdout.write("")
             self.stdout.write(

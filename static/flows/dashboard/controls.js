@@ -32,6 +32,7 @@ const STAT_ORDER = [
   "redriven",
   "filtered",
   "unmatched",
+  "purged",
   "archived",
   "replayed",
   "calls",
@@ -49,7 +50,7 @@ const STAT_HELP = {
   mirror_processed: "mirrored copies this shadow consumer processed",
 };
 
-const TOTALS = ["published", "copies", "processed", "dead_lettered", "filtered", "unmatched", "in_flight", "lost"];
+const TOTALS = ["published", "copies", "processed", "dead_lettered", "filtered", "unmatched", "purged", "in_flight", "lost"];
 
 export class Controls {
   constructor({ graph, send, toast, showTab, onPublishTo }) {

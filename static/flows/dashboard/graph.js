@@ -10,7 +10,7 @@ cytoscape.use(cytoscapeDagre);
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const SAMPLES_PER_CURVE = 16;
 
-export const NODE_KINDS = ["producer", "queue", "topic", "bus", "direct", "consumer"];
+export const NODE_KINDS = ["producer", "queue", "topic", "bus", "direct", "consumer", "api-producer", "api-consumer"];
 
 export function themeColors() {
   const css = getComputedStyle(document.documentElement);
@@ -83,6 +83,15 @@ function stylesheet(c) {
       selector: 'node[kind = "consumer"]',
       style: { shape: "round-rectangle", "border-color": c.ok },
     },
+    // Code outside EventViz calling the AWS API: drawn like its simulated kin, dashed.
+    {
+      selector: 'node[kind = "api-producer"]',
+      style: { shape: "round-tag", "border-color": c.accent, "border-style": "dashed" },
+    },
+    {
+      selector: 'node[kind = "api-consumer"]',
+      style: { shape: "round-rectangle", "border-color": c.ok, "border-style": "dashed" },
+    },
     { selector: "node.dlq", style: { "border-color": c.dead } },
     {
       selector: "node.offline",
@@ -116,6 +125,7 @@ function stylesheet(c) {
       },
     },
     { selector: 'edge[kind = "rule"]', style: { color: c.text } },
+    { selector: 'edge[kind = "api"]', style: { "line-style": "dashed" } },
     {
       selector: 'edge[kind = "mirror"]',
       style: { "line-style": "dashed", "line-dash-pattern": [6, 4] },

@@ -5,7 +5,7 @@
 import { element } from "../helpers.js";
 import { traceFrame } from "./protocol.js";
 
-const TERMINAL = new Set(["processed", "dead_lettered", "filtered", "unmatched"]);
+const TERMINAL = new Set(["processed", "dead_lettered", "filtered", "unmatched", "purged"]);
 const EMPTY_RETRY_MS = 500;
 const EMPTY_RETRIES = 12;
 const LIVE_REFRESH_MS = 400;
@@ -201,7 +201,7 @@ function summary(hops) {
   const count = {};
   for (const h of hops) count[h.stage] = (count[h.stage] || 0) + 1;
   const parts = [];
-  const terminal = ["processed", "dead_lettered", "filtered", "unmatched"]
+  const terminal = ["processed", "dead_lettered", "filtered", "unmatched", "purged"]
     .filter((s) => count[s])
     .map((s) => `${count[s]} ${s.replace("_", "-")}`);
   if (count.failed) parts.push(`${count.failed} failed attempt${count.failed > 1 ? "s" : ""}`);

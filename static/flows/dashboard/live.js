@@ -117,6 +117,7 @@ export class LiveView {
         break;
       case SERVER.RUN:
         this.onRun(frame.run);
+        if (frame.by) this.toast.show(`Run ${frame.run.id} started by ${frame.by}`, "ok");
         break;
       case SERVER.TRACE:
         this.parts.inspector.onFrame(frame);

@@ -17,6 +17,7 @@ export const STAGES = [
   "mirrored",
   "archived",
   "replayed",
+  "purged",
 ];
 const STAGE_SET = new Set(STAGES);
 const MAX_ROWS = 500;

@@ -29,6 +29,7 @@ const NODE_PULSE = {
   unmatched: C.grey,
   archived: C.accent,
   replayed: C.accent,
+  purged: C.grey,
 };
 
 function tokenColour(hop) {
@@ -37,6 +38,7 @@ function tokenColour(hop) {
       return C.failed;
     case "filtered":
     case "unmatched":
+    case "purged":
       return C.grey;
     case "dead_lettered":
       return C.dead;
