@@ -223,11 +223,21 @@ class HopTracer:
             self._messages.move_to_end(key)
             return found
         trace_id, span_id = message_ids(run_id, hop["msg"])
-        root = SpanContext(trace_id, span_id, is_remote=False, trace_flags=_SAMPLED)
+        flags = _SAMPLED if self._sampled(trace_id) else _NOT_SAMPLED
+        root = SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags)
         found = self._messages[key] = (root, {})
         if len(self._messages) > CACHE_SIZE:
             self._messages.popitem(last=False)
         return found
+
+    def _sampled(self, trace_id: int) -> bool:
+        """The provider's sampler (OTEL_TRACES_SAMPLER; all by default) on a message's trace.
+
+        Ratio samplers decide on the trace id alone, so every process decides alike, and a
+        message left out costs a hash and a lookup per hop, no span.
+        """
+        result = self.provider.sampler.should_sample(None, trace_id, "message")
+        return result.decision.is_sampled()
 
     def _span(self, run_id: int, hop: dict[str, Any], names: dict[str, str]) -> None:
         stage = hop["stage"]
@@ -238,10 +248,14 @@ class HopTracer:
         links: list[Link] = []
         if stage == "published":  # the creation context: the root, or a remote child
             creation, where = self._root(run_id, hop, detail)
+            if not creation.is_remote and not creation.trace_flags.sampled:
+                return
             parent, came_through = None, ""
             remote = creation if creation.is_remote else None
         else:
             creation, where = self._message(run_id, hop)
+            if not creation.trace_flags.sampled:
+                return
             parent, came_through = where.get(frm, (creation, ""))
             remote = None
             if frm.split(":", 1)[0] in FAN_OUT_NODES and to != frm:
@@ -319,6 +333,7 @@ class HopTracer:
 
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 # An explicit empty context: a root span must not pick up whatever span is current.
 _ROOT_CONTEXT = trace.set_span_in_context(trace.INVALID_SPAN)
 

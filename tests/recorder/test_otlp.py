@@ -298,3 +298,21 @@ def test_hops_publish_hands_hops_to_tracing(sim_of, spans) -> None:
     }  # fmt: skip
     services.hops_publish(run_id=sim.run.pk, slug=sim.topology.slug, hops=[hop])
     assert [s.name for s in spans.get_finished_spans()] == ["send jobs"]
+
+
+def test_a_ratio_sampler_keeps_or_drops_whole_messages(sim_of, monkeypatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.5")
+    exporter = InMemorySpanExporter()
+    tracer = otlp.HopTracer(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(otlp, "hop_tracer", lambda: tracer)
+    sim = sim_of(QUEUE)
+    msgs = [sim.publish("jobs", {"detail-type": "PlaceOrder", "detail": {}}) for _ in range(40)]
+    sim.run_for(3000, producers=False)
+    kept = {s.attributes["messaging.message.id"] for s in exporter.get_finished_spans()}
+    assert 0 < len(kept) < len(msgs)
+    for msg in kept:  # a kept message has all its spans, under its root
+        assert [stage(s) for s in by_message(exporter.get_finished_spans(), msg)] == [
+            "published", "enqueued", "received", "processed"
+        ]  # fmt: skip
+    tracer.shutdown()
