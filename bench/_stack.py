@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 class Stack:
     base_url: str
     ws_url: str
+    worker_pid: int = 0
 
 
 def setup_django() -> None:
@@ -54,7 +55,7 @@ def embedded_stack(*, worker_threads: int = 4) -> Iterator[Stack]:
     base = f"http://127.0.0.1:{port}"
     try:
         stack.wait_for_http(base + "/healthz", timeout=60, alive=lambda: True, want=200)
-        yield Stack(base_url=base, ws_url=f"ws://127.0.0.1:{port}")
+        yield Stack(base_url=base, ws_url=f"ws://127.0.0.1:{port}", worker_pid=worker.pid)
     finally:
         stack.stop(daphne)
         stack.stop(worker)

@@ -229,6 +229,12 @@ EVENTVIZ_HEALTH_TIMEOUT = env_int("EVENTVIZ_HEALTH_TIMEOUT", 2, minimum=1)
 # slug); unset, every request must be signed with an API key.
 EVENTVIZ_AWS_ANONYMOUS_TOPOLOGY = env_str("EVENTVIZ_AWS_ANONYMOUS_TOPOLOGY")
 
+# OpenTelemetry: hops go as spans to this OTLP/HTTP collector (base URL, e.g.
+# http://127.0.0.1:4318); unset, tracing costs nothing (flows/recorder/otlp.py).
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
+# /metrics answers staff sessions, and requests with "Authorization: Bearer <this>".
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # Every /healthz caller within this many seconds shares one check (flows/health.py).
 EVENTVIZ_HEALTH_CACHE_SECONDS = 2
 

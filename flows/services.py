@@ -33,6 +33,7 @@ from flows.models import (
     RunStatus,
     Topology,
 )
+from flows.recorder import otlp
 from flows.redis_state import client
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,10 @@ def envelope_build(*, topology: Topology, data: dict[str, Any]) -> dict[str, Any
     attributes = data.get("attributes", {})
     if not isinstance(attributes, dict):
         raise ServiceError("attributes must be a JSON object")
+    if isinstance(data.get(otlp.TRACEPARENT), str):  # an envelope field: kept as an attribute
+        attributes = otlp.with_traceparent({"attributes": attributes}, data[otlp.TRACEPARENT])[
+            "attributes"
+        ]
     kind = data.get("kind") or (mtype.kind if mtype else MessageKind.EVENT)
     if kind not in MessageKind.values:
         raise ServiceError(f"kind must be one of {', '.join(MessageKind.values)}")
@@ -299,6 +304,7 @@ def hops_publish(*, run_id: int, slug: str, hops: list[dict[str, Any]]) -> None:
             run_id, payloads, max_bytes=settings.EVENTVIZ_WS_FRAME_MAX, budget=hop_budget(hops)
         ),
     )
+    otlp.hops_trace(run_id=run_id, hops=hops)  # spans, batched off this thread; off: a no-op
     hops_persist(run_id=run_id, hops=hops)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from flows import views
+from flows.recorder import exports, metrics
 
 app_name = "flows"
 
@@ -11,4 +12,10 @@ urlpatterns = [
     path("topologies/<slug:slug>/", views.topology_detail, name="topology"),
     path("topologies/<slug:slug>/coupling/", views.coupling_report, name="coupling"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
+    path(
+        "topologies/<slug:slug>/runs/<int:run_id>/hops.jsonl",
+        exports.run_hops_jsonl,
+        name="run_hops_jsonl",
+    ),
 ]

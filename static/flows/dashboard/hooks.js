@@ -50,7 +50,7 @@ function measureFps(tokens, ms) {
   });
 }
 
-export function installTestHooks({ record, view, socket, connection, freeze, graph, tokens }) {
+export function installTestHooks({ record, view, socket, connection, freeze, graph, tokens, exporter }) {
   const sequencer = view.sequencer;
   const cyBox = () => document.getElementById("cy").getBoundingClientRect();
   const findNode = (label) => graph.data.nodes.find((n) => n.label === label || n.id === label) || null;
@@ -83,6 +83,7 @@ export function installTestHooks({ record, view, socket, connection, freeze, gra
     measureFps: (ms = 3000) => measureFps(tokens, ms),
     graph,
     tokens,
+    exporter,
   };
   const readings = {
     connected: () => connection.open,

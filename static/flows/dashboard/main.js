@@ -3,6 +3,7 @@
 // socket, and the test hooks. What each part does lives in its own module.
 
 import { Controls } from "./controls.js";
+import { bindExports } from "./exports.js";
 import { Graph } from "./graph.js";
 import { DeliveryRecord, installTestHooks } from "./hooks.js";
 import { Inspector } from "./inspector.js";
@@ -123,7 +124,8 @@ function main() {
     onFrame: (frame) => view.onFrame(frame),
     onStatus: (status) => connection.set(status),
   });
-  installTestHooks({ record, view, socket, connection, freeze, graph, tokens });
+  const exporter = bindExports({ graph, tokens, slug, currentRun: () => view.runId(), toast: say });
+  installTestHooks({ record, view, socket, connection, freeze, graph, tokens, exporter });
   socket.connect();
   setInterval(() => view.tick(), 250);
 }

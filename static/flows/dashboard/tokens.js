@@ -92,6 +92,8 @@ export class TokenLayer {
     this.setPalette();
     this.pt = { x: 0, y: 0 };
     this.textWidths = new Map();
+    this.timeScale = 1; // animation time = real time x this (a slow-motion clip: exports.js)
+    this.timeBase = [0, 0]; // [real, animation] time when the scale last changed
     matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
       this.setPalette();
       this.dirty = true;
@@ -132,15 +134,26 @@ export class TokenLayer {
     this.running = true;
     const loop = (now) => {
       this.frames += 1;
-      this.draw(now);
+      this.draw(this.time(now));
       requestAnimationFrame(loop);
     };
     requestAnimationFrame(loop);
   }
 
+  /** Animation time (ms): real time, slowed down or sped up by ``setTimeScale``. */
+  time(real = performance.now()) {
+    return this.timeBase[1] + (real - this.timeBase[0]) * this.timeScale;
+  }
+
+  setTimeScale(scale) {
+    const real = performance.now();
+    this.timeBase = [real, this.time(real)];
+    this.timeScale = scale;
+  }
+
   /** Freeze the animation (tokens stay where they are, new hops are not animated). */
   setFrozen(frozen) {
-    const now = performance.now();
+    const now = this.time();
     if (frozen && this.frozenAt === null) {
       this.frozenAt = now;
     } else if (!frozen && this.frozenAt !== null) {
@@ -155,7 +168,7 @@ export class TokenLayer {
   /** Animate live hops (resumed ones are history: the log shows them, no animation). */
   addHops(hops) {
     if (this.frozenAt !== null) return;
-    const now = performance.now();
+    const now = this.time();
     for (const hop of hops) this.addHop(hop, now);
   }
 
@@ -520,7 +533,7 @@ export class TokenLayer {
   inject(count, ms = 3000) {
     const edges = [...this.graph.edgesById.keys()];
     if (!edges.length) return 0;
-    this.sustain = { count, until: performance.now() + ms, edges, n: 0 };
+    this.sustain = { count, until: this.time() + ms, edges, n: 0 };
     return count;
   }
 

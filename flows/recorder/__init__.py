@@ -1,0 +1,1 @@
+"""History of runs: keyframes, seek, search, run comparison, exports, OTLP, metrics."""
