@@ -12,24 +12,17 @@ const SAMPLES_PER_CURVE = 16;
 
 export const NODE_KINDS = ["producer", "queue", "topic", "bus", "direct", "consumer"];
 
+/**
+ * The theme's colours, read from the CSS variables of app.css and dashboard.css: the one
+ * source of the palette, so the diagram, the overlay and the legend cannot drift apart.
+ */
 export function themeColors() {
   const css = getComputedStyle(document.documentElement);
-  const get = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-  return {
-    bg: get("--bg", "#f6f7f9"),
-    panel: get("--panel", "#ffffff"),
-    text: get("--text", "#1d2330"),
-    muted: get("--muted", "#667085"),
-    line: get("--line", "#e3e6eb"),
-    accent: get("--accent", "#2563eb"),
-    command: get("--command", "#0e7490"),
-    event: get("--event", "#7c3aed"),
-    ok: get("--ok", "#15803d"),
-    bad: get("--bad", "#b91c1c"),
-    dead: get("--dead", "#7e22ce"),
-    grey: get("--grey", "#94a3b8"),
-    dark: matchMedia("(prefers-color-scheme: dark)").matches,
-  };
+  const get = (name) => css.getPropertyValue(`--${name}`).trim();
+  const names = ["bg", "panel", "text", "muted", "line", "accent", "command", "event", "failed", "ok", "bad", "dead", "grey", "mirror", "amber"];
+  const colours = Object.fromEntries(names.map((name) => [name, get(name)]));
+  colours.dark = matchMedia("(prefers-color-scheme: dark)").matches;
+  return colours;
 }
 
 function stylesheet(c) {

@@ -79,6 +79,7 @@ export function installTestHooks({ record, view, socket, connection, freeze, gra
       }
       return out;
     },
+    tokenColour: (hop) => tokens.colourOf(hop),
     injectTokens: (count = 500, ms = 3000) => tokens.inject(count, ms),
     measureFps: (ms = 3000) => measureFps(tokens, ms),
     graph,

@@ -17,8 +17,9 @@ const MAX_MS = 1300;
 const PULSE_MS = 700;
 const HIT_RADIUS = 10;
 
-// Colour slots: indices into this.palette.
-const C = { command: 0, event: 1, failed: 2, grey: 3, dead: 4, ok: 5, accent: 6, amber: 7 };
+// Colour slots: indices into this.palette (in this order: PALETTE names CSS variables).
+const PALETTE = ["command", "event", "failed", "grey", "dead", "ok", "accent", "amber", "mirror"];
+const C = Object.fromEntries(PALETTE.map((name, i) => [name, i]));
 
 const NODE_PULSE = {
   processed: C.ok,
@@ -40,6 +41,8 @@ function tokenColour(hop) {
       return C.grey;
     case "dead_lettered":
       return C.dead;
+    case "mirrored":
+      return C.mirror;
     default:
       return hop.kind === "command" ? C.command : C.event;
   }
@@ -106,7 +109,12 @@ export class TokenLayer {
   setPalette() {
     const c = this.graph.colors;
     this.colors = c;
-    this.palette = [c.command, c.event, c.bad, c.grey, c.dead, c.ok, c.accent, c.dark ? "#fbbf24" : "#d97706"];
+    this.palette = PALETTE.map((name) => c[name]);
+  }
+
+  /** The colour a token of ``hop`` is drawn in (a CSS colour). */
+  colourOf(hop) {
+    return this.palette[tokenColour(hop)];
   }
 
   resize() {
