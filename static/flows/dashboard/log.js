@@ -2,6 +2,8 @@
 // node, a pause button. Rows are built with textContent only; new rows are added at most
 // a few times a second, in one fragment.
 
+import { plural } from "../helpers.js";
+
 export const STAGES = [
   "published",
   "enqueued",
@@ -218,7 +220,7 @@ export class EventLog {
 
   updateCount() {
     const shown = this.body.childElementCount;
-    let text = `${shown} shown · ${this.total} hops`;
+    let text = `${shown} shown · ${plural(this.total, "hop")}`;
     if (this.paused) text = `paused · ${this.unseen} new`;
     this.countEl.textContent = text;
     this.pauseButton.textContent = this.paused ? "Resume" : "Pause";
