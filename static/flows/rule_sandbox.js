@@ -35,7 +35,7 @@ import { element, plural } from "./helpers.js";
       return;
     }
     const verdict = element("p", {
-      text: data.matches ? "✔ Match" : "✘ No match",
+      text: data.matches ? "Match" : "No match",
       className: data.matches ? "sandbox-match" : "sandbox-nomatch",
     });
     const nodes = [verdict];

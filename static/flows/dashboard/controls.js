@@ -246,8 +246,8 @@ export class Controls {
       return b;
     };
     if (node.kind === "producer") {
-      if (node.paused) button("▶ Resume producer", producerFrame(id, false), { primary: true, id: "node-toggle" });
-      else button("⏸ Pause producer", producerFrame(id, true), { id: "node-toggle" });
+      if (node.paused) button("Resume producer", producerFrame(id, false), { primary: true, id: "node-toggle" });
+      else button("Pause producer", producerFrame(id, true), { id: "node-toggle" });
     }
     if (node.kind === "consumer") {
       if (node.online === false) button("Bring online", consumerFrame(id, true), { primary: true, id: "node-toggle" });
