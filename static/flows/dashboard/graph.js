@@ -16,6 +16,9 @@ const SAMPLES_PER_CURVE = 16;
  * of them above every node (BADGE.room) and edge labels keep out of that room.
  */
 export const BADGE = { font: 10.5, height: 16, gap: 3, pad: 10, sink: 3, lift: 9, room: 160 };
+/** The smallest zoom Fit goes to: node names at 13 px * 0.7, about 9 px. */
+const MIN_FIT_ZOOM = 0.7;
+const MAX_FIT_ZOOM = 1.5;
 /** Below this rendered font size a badge's text cannot be read: it collapses into a dot. */
 export const BADGE_MIN_TEXT_PX = 7.5;
 /** A token's radius in model units (it scales with the zoom too, never under 2 px). */
@@ -415,7 +418,8 @@ export class Graph {
       let best = null;
       const candidates = [];
       if (geom) {
-        for (const t of [0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82]) {
+        for (let k = 0; k <= 18; k++) {
+          const t = 0.14 + k * 0.04;
           pointAt(geom, t, pt);
           pointAt(geom, Math.min(1, t + 0.02), ahead);
           let dx = ahead.x - pt.x;
@@ -428,7 +432,7 @@ export class Graph {
           const ny = -dx;
           const away = (item.w / 2) * Math.abs(nx) + (item.h / 2) * Math.abs(ny) + TOKEN_RADIUS + 3;
           for (const side of ny <= 0 ? [1, -1] : [-1, 1]) {
-            candidates.push({ x: pt.x + nx * away * side, y: pt.y + ny * away * side, cost: Math.abs(t - 0.5) * 30 + (side === 1 ? 0 : 2) });
+            candidates.push({ x: pt.x + nx * away * side, y: pt.y + ny * away * side, cost: Math.abs(t - 0.5) * 16 + (side === 1 ? 0 : 2) });
           }
         }
       } else {
@@ -452,27 +456,55 @@ export class Graph {
   }
 
   /**
-   * Dagre packs ranks tightly; a wide view then shows a small diagram. Stretch the ranks
-   * apart (up to 2.2x) until the diagram has the view's proportions.
+   * Dagre packs nodes tightly; a view of other proportions then shows a small diagram.
+   * Stretch the ranks apart (up to 2.2x) in a wide view, or the nodes of a rank apart (up
+   * to 1.6x: edges fanning out get room for their labels) in a tall one, until the diagram
+   * has the view's proportions. Sizes stay: only the gaps grow.
    */
   spread() {
     const bb = this.cy.nodes().boundingBox();
     const cw = this.container.clientWidth;
     const ch = this.container.clientHeight;
     if (!bb.w || !bb.h || !cw || !ch) return;
-    const factor = Math.min(2.2, Math.max(1, (cw / ch) / (bb.w / bb.h) * 0.92));
-    if (factor <= 1.02) return;
+    const ratio = ((cw / ch) / (bb.w / bb.h)) * 0.92;
+    const fx = Math.min(2.2, Math.max(1, ratio));
+    // Where even the width would need a zoom too small to read, fit() does not shrink the
+    // diagram to the width: it is panned across instead, and a taller one would only hide more.
+    const tooWide = cw / bb.w < MIN_FIT_ZOOM;
+    const fy = tooWide ? 1 : Math.min(1.6, Math.max(1, 1 / ratio));
+    if (fx <= 1.02 && fy <= 1.02) return;
     const cx = bb.x1 + bb.w / 2;
+    const cy = bb.y1 + bb.h / 2;
     this.cy.batch(() => {
       this.cy.nodes().forEach((n) => {
         const p = n.position();
-        n.position({ x: cx + (p.x - cx) * factor, y: p.y });
+        n.position({ x: cx + (p.x - cx) * fx, y: cy + (p.y - cy) * fy });
       });
     });
   }
 
+  /**
+   * Fit the diagram to the view, but never below a zoom at which names can be read: a
+   * phone shows the diagram's start (its producers) at a readable size, to be dragged.
+   */
   fit() {
-    this.cy.fit(undefined, 28);
+    const padding = 28;
+    this.cy.fit(undefined, padding);
+    if (this.cy.zoom() > MAX_FIT_ZOOM) {
+      // A small topology in a big view: large, not huge.
+      const w = this.container.clientWidth;
+      const h = this.container.clientHeight;
+      this.cy.zoom({ level: MAX_FIT_ZOOM, renderedPosition: { x: w / 2, y: h / 2 } });
+    }
+    if (this.cy.zoom() >= MIN_FIT_ZOOM || !this.cy.nodes().length) return;
+    const bb = this.cy.elements().boundingBox();
+    const h = this.container.clientHeight;
+    this.cy.zoom(MIN_FIT_ZOOM);
+    const tall = bb.h * MIN_FIT_ZOOM + 2 * padding > h;
+    this.cy.pan({
+      x: padding - bb.x1 * MIN_FIT_ZOOM,
+      y: tall ? padding - bb.y1 * MIN_FIT_ZOOM : h / 2 - (bb.y1 + bb.h / 2) * MIN_FIT_ZOOM,
+    });
   }
 
   /** The Fit button: fit now, and keep fitting when the window is resized. */
