@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench-routing clean
+.PHONY: run test lint format bench-routing clean screens
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+screens: $(STAMP)
+	scripts/ensure-chromium
+	$(PY) scripts/screens $(SCREENS_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache .ruff_cache

@@ -24,7 +24,13 @@ def topology_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"topology": topology, **selectors.topology_parts(topology)}
     # The dashboard's publish editor prefills a message from its type's schema.
     context["publish_types"] = [
-        {"name": m.name, "kind": m.kind, "version": m.version, "schema": m.json_schema}
+        {
+            "name": m.name,
+            "kind": m.kind,
+            "version": m.version,
+            "source": m.source,
+            "schema": m.json_schema,
+        }
         for m in context["message_types"]
     ]
     return render(request, "flows/topology_detail.html", context)

@@ -1,7 +1,7 @@
 // The rule editor's sandbox: test the unsaved pattern against a sample or recent event,
 // and see what the draft would change over the bus's recent traffic. Every value from an
 // event or a pattern is shown with textContent.
-import { element } from "./helpers.js";
+import { element, plural } from "./helpers.js";
 
 (function () {
   "use strict";
@@ -35,7 +35,7 @@ import { element } from "./helpers.js";
       return;
     }
     const verdict = element("p", {
-      text: data.matches ? "✔ Match" : "✘ No match",
+      text: data.matches ? "Match" : "No match",
       className: data.matches ? "sandbox-match" : "sandbox-nomatch",
     });
     const nodes = [verdict];
@@ -68,7 +68,7 @@ import { element } from "./helpers.js";
     }
     const where = data.source === "archive" ? "archived on this bus" : "published on this bus";
     const summary = element("p", { text:
-      `Of the last ${data.events} events ${where}, the saved rule matches ${data.matched_before} and the ` +
+      `Of the last ${plural(data.events, "event")} ${where}, the saved rule matches ${data.matched_before} and the ` +
       `draft would match ${data.matched_after} (${data.gained_count} gained, ` +
       `${data.lost_count} lost). Events no rule matches: ${data.unmatched_before} now, ` +
       `${data.unmatched_after} with the draft.` });
@@ -90,7 +90,7 @@ import { element } from "./helpers.js";
       data.targets.forEach((t) => {
         const sign = t.change > 0 ? "gains" : t.change < 0 ? "loses" : "keeps";
         list.append(element("li", { text: `${t.target} ${sign} ${Math.abs(t.change)} ` +
-                                         `(${t.before} → ${t.after} events)` }));
+                                         `(${t.before} → ${plural(t.after, "event")})` }));
       });
       nodes.push(list);
     } else {

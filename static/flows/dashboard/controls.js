@@ -2,7 +2,7 @@
 // node panel: a node's counters and, for staff, pause/resume a producer, take a consumer
 // offline/online, redrive a dead-letter queue.
 
-import { element, fullCount } from "../helpers.js";
+import { element, fullCount, plural } from "../helpers.js";
 import { CLIENT, consumerFrame, producerFrame, redriveFrame, runStartFrame, runStopFrame } from "./protocol.js";
 
 const KIND_NAMES = {
@@ -227,7 +227,7 @@ export class Controls {
     body.replaceChildren(...rows);
     const node = this.graph.nodesById.get(this.nodeId);
     const redrive = document.getElementById("node-redrive");
-    if (redrive && node) redrive.textContent = `Redrive ${fullCount(stats.parked || 0)} dead letters`;
+    if (redrive && node) redrive.textContent = `Redrive ${plural(stats.parked, "dead letter")}`;
   }
 
   renderActions(node) {
@@ -247,8 +247,8 @@ export class Controls {
       return b;
     };
     if (node.kind === "producer") {
-      if (node.paused) button("▶ Resume producer", producerFrame(id, false), { primary: true, id: "node-toggle" });
-      else button("⏸ Pause producer", producerFrame(id, true), { id: "node-toggle" });
+      if (node.paused) button("Resume producer", producerFrame(id, false), { primary: true, id: "node-toggle" });
+      else button("Pause producer", producerFrame(id, true), { id: "node-toggle" });
     }
     if (node.kind === "consumer") {
       if (node.online === false) button("Bring online", consumerFrame(id, true), { primary: true, id: "node-toggle" });

@@ -167,7 +167,7 @@ export function bindExports({ graph, tokens, slug, currentRun, toast }) {
       const seconds = Math.min(120, Math.max(1, Number($("clip-seconds").value) || 5));
       const speed = Number($("clip-speed").value) || 1;
       clipButton.disabled = true;
-      clipButton.textContent = `● Recording ${seconds} s…`;
+      clipButton.textContent = `Recording ${seconds} s…`;
       try {
         const blob = await exporter.saveClip({ seconds, speed });
         toast(`Clip saved (${Math.round(blob.size / 1024)} KB)`);
@@ -175,7 +175,7 @@ export function bindExports({ graph, tokens, slug, currentRun, toast }) {
         fail(error);
       } finally {
         clipButton.disabled = false;
-        clipButton.textContent = "● Record clip";
+        clipButton.textContent = "Record clip";
       }
     });
   }

@@ -7,29 +7,43 @@ import cytoscapeDagre from "../../vendor/cytoscape-dagre-4.0.1.esm.min.js";
 
 cytoscape.use(cytoscapeDagre);
 
-const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+export const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const SAMPLES_PER_CURVE = 16;
+
+/**
+ * Node badges, in model units: they scale with the zoom like the names they sit over, so
+ * a zoomed-out diagram never has badges covering names. The layout keeps room for a row
+ * of them above every node (BADGE.room) and edge labels keep out of that room.
+ */
+export const BADGE = { font: 10.5, height: 16, gap: 3, pad: 10, sink: 3, lift: 9, room: 160 };
+/** The smallest zoom Fit goes to: node names at 13 px * 0.7, about 9 px. */
+const MIN_FIT_ZOOM = 0.7;
+const MAX_FIT_ZOOM = 1.5;
+/** Below this rendered font size a badge's text cannot be read: it collapses into a dot. */
+export const BADGE_MIN_TEXT_PX = 7.5;
+/** A token's radius in model units (it scales with the zoom too, never under 2 px). */
+export const TOKEN_RADIUS = 4.5;
+
+/** The model y of the middle of a node's badge row (box: nodeBox()). */
+export function badgeRowY(box) {
+  const top = box.y - box.h / 2;
+  if (box.kind === "topic" || box.kind === "bus") return top - BADGE.lift;
+  return top - BADGE.height / 2 + BADGE.sink;
+}
 
 export const NODE_KINDS = ["producer", "queue", "topic", "bus", "direct", "consumer", "api-producer", "api-consumer"];
 
+/**
+ * The theme's colours, read from the CSS variables of app.css and dashboard.css: the one
+ * source of the palette, so the diagram, the overlay and the legend cannot drift apart.
+ */
 export function themeColors() {
   const css = getComputedStyle(document.documentElement);
-  const get = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-  return {
-    bg: get("--bg", "#f6f7f9"),
-    panel: get("--panel", "#ffffff"),
-    text: get("--text", "#1d2330"),
-    muted: get("--muted", "#667085"),
-    line: get("--line", "#e3e6eb"),
-    accent: get("--accent", "#2563eb"),
-    command: get("--command", "#0e7490"),
-    event: get("--event", "#7c3aed"),
-    ok: get("--ok", "#15803d"),
-    bad: get("--bad", "#b91c1c"),
-    dead: get("--dead", "#7e22ce"),
-    grey: get("--grey", "#94a3b8"),
-    dark: matchMedia("(prefers-color-scheme: dark)").matches,
-  };
+  const get = (name) => css.getPropertyValue(`--${name}`).trim();
+  const names = ["bg", "panel", "text", "muted", "line", "accent", "command", "event", "failed", "ok", "bad", "dead", "grey", "mirror", "amber"];
+  const colours = Object.fromEntries(names.map((name) => [name, get(name)]));
+  colours.dark = matchMedia("(prefers-color-scheme: dark)").matches;
+  return colours;
 }
 
 function stylesheet(c) {
@@ -122,6 +136,9 @@ function stylesheet(c) {
         "text-background-shape": "round-rectangle",
         "overlay-opacity": 0,
         "min-zoomed-font-size": 6,
+        // Where placeEdgeLabels() put the label, from the edge's middle (model units).
+        "text-margin-x": "data(mx)",
+        "text-margin-y": "data(my)",
       },
     },
     { selector: 'edge[kind = "rule"]', style: { color: c.text } },
@@ -159,7 +176,7 @@ function edgeDisplay(edge) {
 }
 
 function nodeDisplay(node) {
-  if (node.kind === "producer" && node.paused) return `⏸ ${node.label}`;
+  if (node.kind === "producer" && node.paused) return `${node.label} (paused)`;
   if (node.kind === "consumer" && node.online === false) return `${node.label} (offline)`;
   return node.label;
 }
@@ -189,7 +206,10 @@ export class Graph {
     const forget = () => this.geometry.clear();
     this.cy.on("position add remove data style", forget);
     this.cy.on("layoutstop", forget);
-    this.cy.on("dragfree", "node", () => this.rememberPosition());
+    this.cy.on("dragfree", "node", () => {
+      this.rememberPosition();
+      this.placeEdgeLabels();
+    });
     this.cy.on("tap", (event) => onTap(event));
     // Once a person zooms or pans, resizing the window no longer refits the diagram.
     this.viewportTouched = false;
@@ -276,7 +296,11 @@ export class Graph {
   edgeElement(edge) {
     const classes = [];
     if (edge.kind === "rule" && edge.enabled === false) classes.push("disabled");
-    return { group: "edges", data: { ...edge, display: edgeDisplay(edge) }, classes };
+    const existing = this.cy.getElementById(edge.id);
+    const keep = existing.nonempty() && existing.data("display") === edgeDisplay(edge);
+    const mx = keep ? existing.data("mx") : 0;
+    const my = keep ? existing.data("my") : 0;
+    return { group: "edges", data: { ...edge, display: edgeDisplay(edge), mx, my }, classes };
   }
 
   /** Show ``graph``; existing nodes keep where they are, new ones are laid out. */
@@ -324,16 +348,25 @@ export class Graph {
     this.dlqIds = dlqIds;
     this.geometry.clear();
     if (first || added) this.layout({ keep: first ? new Map() : keep, fit: first });
+    else this.placeEdgeLabels();
   }
 
   layout({ keep, fit = true }) {
     const saved = this.savedPositions();
+    // Ranks far enough apart for the longest edge label to sit between them, nodes far
+    // enough apart for a row of badges above each (and the names of topics and buses,
+    // which are under their shapes, are counted in their size).
+    let longest = 0;
+    this.cy.edges().forEach((e) => {
+      if (e.data("display")) longest = Math.max(longest, e.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true }).w);
+    });
     const layout = this.cy.layout({
       name: "dagre",
       rankDir: "LR",
-      nodeSep: 26,
-      edgeSep: 12,
-      rankSep: 120,
+      nodeSep: BADGE.height + 12,
+      edgeSep: 14,
+      rankSep: Math.max(70, longest + 50),
+      nodeDimensionsIncludeLabels: true,
       animate: false,
       fit: false,
     });
@@ -351,31 +384,137 @@ export class Graph {
       });
     });
     this.geometry.clear();
+    this.placeEdgeLabels();
     if (fit) this.fit();
   }
 
   /**
-   * Dagre packs ranks tightly; a wide view then shows a small diagram. Stretch the ranks
-   * apart (up to 2.2x) until the diagram has the view's proportions.
+   * Put each edge label where it overlaps no other label, node or badge row, and crosses
+   * as few edges as it can (tokens ride on them): beside its edge, near the middle. All in
+   * model units, so the result holds at every zoom. Greedy, longest labels first.
+   */
+  placeEdgeLabels() {
+    const labelled = this.cy.edges().filter((e) => Boolean(e.data("display")));
+    if (labelled.empty()) return;
+    const only = { includeNodes: false, includeEdges: false, includeLabels: true };
+    const hard = [];
+    const soft = [];
+    this.cy.nodes().forEach((n) => {
+      const body = n.boundingBox({ includeLabels: false });
+      hard.push(body, n.boundingBox(only));
+      const box = { x: n.position("x"), y: n.position("y"), w: n.width(), h: n.height(), kind: n.data("kind") };
+      const row = badgeRowY(box);
+      const w = Math.max(box.w, BADGE.room);
+      soft.push({ x1: box.x - w / 2, x2: box.x + w / 2, y1: row - BADGE.height / 2, y2: row + BADGE.height / 2 });
+    });
+    const paths = new Map();
+    this.cy.edges().forEach((e) => {
+      const g = this.edgeGeometry(e.id());
+      if (g) paths.set(e.id(), g);
+    });
+    const items = labelled.map((e) => {
+      const b = e.boundingBox(only);
+      const m = { x: e.data("mx") || 0, y: e.data("my") || 0 };
+      return { edge: e, w: b.w, h: b.h, base: { x: (b.x1 + b.x2) / 2 - m.x, y: (b.y1 + b.y2) / 2 - m.y } };
+    });
+    items.sort((a, b) => b.w * b.h - a.w * a.h || a.edge.id().localeCompare(b.edge.id()));
+    const placed = [];
+    const clear = 3;
+    const pt = { x: 0, y: 0 };
+    const ahead = { x: 0, y: 0 };
+    const moves = [];
+    for (const item of items) {
+      const geom = paths.get(item.edge.id());
+      let best = null;
+      const candidates = [];
+      if (geom) {
+        for (let k = 0; k <= 18; k++) {
+          const t = 0.14 + k * 0.04;
+          pointAt(geom, t, pt);
+          pointAt(geom, Math.min(1, t + 0.02), ahead);
+          let dx = ahead.x - pt.x;
+          let dy = ahead.y - pt.y;
+          const len = Math.hypot(dx, dy) || 1;
+          dx /= len;
+          dy /= len;
+          // The normal, pointing up first: a label above a left-to-right edge reads best.
+          const nx = dy;
+          const ny = -dx;
+          const away = (item.w / 2) * Math.abs(nx) + (item.h / 2) * Math.abs(ny) + TOKEN_RADIUS + 3;
+          for (const side of ny <= 0 ? [1, -1] : [-1, 1]) {
+            candidates.push({ x: pt.x + nx * away * side, y: pt.y + ny * away * side, cost: Math.abs(t - 0.5) * 16 + (side === 1 ? 0 : 2) });
+          }
+        }
+      } else {
+        candidates.push({ x: item.base.x, y: item.base.y, cost: 0 });
+      }
+      for (const c of candidates) {
+        const box = { x1: c.x - item.w / 2 - clear, x2: c.x + item.w / 2 + clear, y1: c.y - item.h / 2 - clear, y2: c.y + item.h / 2 + clear };
+        let cost = c.cost;
+        for (const p of placed) if (overlaps(box, p)) cost += 10000;
+        for (const h of hard) if (overlaps(box, h)) cost += 5000;
+        for (const s of soft) if (overlaps(box, s)) cost += 400;
+        for (const [, g] of paths) if (crosses(box, g, TOKEN_RADIUS)) cost += 40;
+        if (!best || cost < best.cost) best = { ...c, cost, box };
+      }
+      placed.push(best.box);
+      moves.push([item.edge, best.x - item.base.x, best.y - item.base.y]);
+    }
+    this.cy.batch(() => {
+      for (const [edge, mx, my] of moves) edge.data({ mx: Math.round(mx * 10) / 10, my: Math.round(my * 10) / 10 });
+    });
+  }
+
+  /**
+   * Dagre packs nodes tightly; a view of other proportions then shows a small diagram.
+   * Stretch the ranks apart (up to 2.2x) in a wide view, or the nodes of a rank apart (up
+   * to 1.6x: edges fanning out get room for their labels) in a tall one, until the diagram
+   * has the view's proportions. Sizes stay: only the gaps grow.
    */
   spread() {
     const bb = this.cy.nodes().boundingBox();
     const cw = this.container.clientWidth;
     const ch = this.container.clientHeight;
     if (!bb.w || !bb.h || !cw || !ch) return;
-    const factor = Math.min(2.2, Math.max(1, (cw / ch) / (bb.w / bb.h) * 0.92));
-    if (factor <= 1.02) return;
+    const ratio = ((cw / ch) / (bb.w / bb.h)) * 0.92;
+    const fx = Math.min(2.2, Math.max(1, ratio));
+    // Where even the width would need a zoom too small to read, fit() does not shrink the
+    // diagram to the width: it is panned across instead, and a taller one would only hide more.
+    const tooWide = cw / bb.w < MIN_FIT_ZOOM;
+    const fy = tooWide ? 1 : Math.min(1.6, Math.max(1, 1 / ratio));
+    if (fx <= 1.02 && fy <= 1.02) return;
     const cx = bb.x1 + bb.w / 2;
+    const cy = bb.y1 + bb.h / 2;
     this.cy.batch(() => {
       this.cy.nodes().forEach((n) => {
         const p = n.position();
-        n.position({ x: cx + (p.x - cx) * factor, y: p.y });
+        n.position({ x: cx + (p.x - cx) * fx, y: cy + (p.y - cy) * fy });
       });
     });
   }
 
+  /**
+   * Fit the diagram to the view, but never below a zoom at which names can be read: a
+   * phone shows the diagram's start (its producers) at a readable size, to be dragged.
+   */
   fit() {
-    this.cy.fit(undefined, 28);
+    const padding = 28;
+    this.cy.fit(undefined, padding);
+    if (this.cy.zoom() > MAX_FIT_ZOOM) {
+      // A small topology in a big view: large, not huge.
+      const w = this.container.clientWidth;
+      const h = this.container.clientHeight;
+      this.cy.zoom({ level: MAX_FIT_ZOOM, renderedPosition: { x: w / 2, y: h / 2 } });
+    }
+    if (this.cy.zoom() >= MIN_FIT_ZOOM || !this.cy.nodes().length) return;
+    const bb = this.cy.elements().boundingBox();
+    const h = this.container.clientHeight;
+    this.cy.zoom(MIN_FIT_ZOOM);
+    const tall = bb.h * MIN_FIT_ZOOM + 2 * padding > h;
+    this.cy.pan({
+      x: padding - bb.x1 * MIN_FIT_ZOOM,
+      y: tall ? padding - bb.y1 * MIN_FIT_ZOOM : h / 2 - (bb.y1 + bb.h / 2) * MIN_FIT_ZOOM,
+    });
   }
 
   /** The Fit button: fit now, and keep fitting when the window is resized. */
@@ -434,6 +573,39 @@ export class Graph {
     this.cy.elements(":selected").unselect();
     if (nodeId) this.cy.getElementById(nodeId).select();
   }
+}
+
+function overlaps(a, b) {
+  return a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+}
+
+/** Whether a sampled edge passes through ``box`` grown by ``margin``. */
+function crosses(box, geom, margin) {
+  const r = { x1: box.x1 - margin, x2: box.x2 + margin, y1: box.y1 - margin, y2: box.y2 + margin };
+  const { xs, ys } = geom;
+  for (let i = 1; i < xs.length; i++) {
+    if (segmentHits(xs[i - 1], ys[i - 1], xs[i], ys[i], r)) return true;
+  }
+  return false;
+}
+
+/** Liang-Barsky: whether the segment (x0, y0)-(x1, y1) meets the rectangle r. */
+function segmentHits(x0, y0, x1, y1, r) {
+  const dx = x1 - x0;
+  const dy = y1 - y0;
+  let lo = 0;
+  let hi = 1;
+  for (const [p, q] of [[-dx, x0 - r.x1], [dx, r.x2 - x0], [-dy, y0 - r.y1], [dy, r.y2 - y0]]) {
+    if (p === 0) {
+      if (q < 0) return false;
+    } else {
+      const t = q / p;
+      if (p < 0) lo = Math.max(lo, t);
+      else hi = Math.min(hi, t);
+      if (lo > hi) return false;
+    }
+  }
+  return true;
 }
 
 function sampleEdge(edge) {

@@ -50,6 +50,28 @@ function measureFps(tokens, ms) {
   });
 }
 
+/**
+ * What the diagram shows where, in rendered pixels from the diagram's top left corner:
+ * each node's name, each edge's label (as cytoscape lays them out), each badge the overlay
+ * drew in its last frame, and the rendered size of a node name's font.
+ */
+function diagramBoxes(graph, tokens) {
+  const only = { includeNodes: false, includeEdges: false, includeLabels: true };
+  const box = (b) => ({ x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2 });
+  const cy = graph.cy;
+  return {
+    zoom: cy.zoom(),
+    nodeFontPx: parseFloat(cy.nodes().first().style("font-size")) * cy.zoom(),
+    nodeLabels: cy.nodes().map((n) => ({ id: n.id(), text: n.data("display"), ...box(n.renderedBoundingBox(only)) })),
+    edgeLabels: cy
+      .edges()
+      .filter((e) => Boolean(e.data("display")))
+      .map((e) => ({ id: e.id(), text: e.data("display"), ...box(e.renderedBoundingBox(only)) })),
+    badges: tokens.badgeBoxes.map((b) => ({ ...b })),
+    view: { width: cy.width(), height: cy.height() },
+  };
+}
+
 export function installTestHooks({ record, view, socket, connection, freeze, graph, tokens, exporter }) {
   const sequencer = view.sequencer;
   const cyBox = () => document.getElementById("cy").getBoundingClientRect();
@@ -79,6 +101,8 @@ export function installTestHooks({ record, view, socket, connection, freeze, gra
       }
       return out;
     },
+    tokenColour: (hop) => tokens.colourOf(hop),
+    diagramBoxes: () => diagramBoxes(graph, tokens),
     injectTokens: (count = 500, ms = 3000) => tokens.inject(count, ms),
     measureFps: (ms = 3000) => measureFps(tokens, ms),
     graph,

@@ -2,7 +2,7 @@
 // each hop carried (payload, body, transformed input), the rule or filter policy that
 // routed or dropped it, and each failure's reason. Everything is set with textContent.
 
-import { element } from "../helpers.js";
+import { element, plural } from "../helpers.js";
 import { traceFrame } from "./protocol.js";
 
 const TERMINAL = new Set(["processed", "dead_lettered", "filtered", "unmatched", "purged"]);
@@ -204,8 +204,8 @@ function summary(hops) {
   const terminal = ["processed", "dead_lettered", "filtered", "unmatched", "purged"]
     .filter((s) => count[s])
     .map((s) => `${count[s]} ${s.replace("_", "-")}`);
-  if (count.failed) parts.push(`${count.failed} failed attempt${count.failed > 1 ? "s" : ""}`);
+  if (count.failed) parts.push(plural(count.failed, "failed attempt"));
   const span = hops[hops.length - 1].at - hops[0].at;
   const ended = terminal.length ? terminal.join(", ") : "nothing terminal yet (in flight)";
-  return `${hops.length} hops over ${span} ms · ended: ${ended}${parts.length ? ` · ${parts.join(", ")}` : ""}`;
+  return `${plural(hops.length, "hop")} over ${span} ms · ended: ${ended}${parts.length ? ` · ${parts.join(", ")}` : ""}`;
 }

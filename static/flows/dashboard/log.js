@@ -2,6 +2,8 @@
 // node, a pause button. Rows are built with textContent only; new rows are added at most
 // a few times a second, in one fragment.
 
+import { plural } from "../helpers.js";
+
 export const STAGES = [
   "published",
   "enqueued",
@@ -225,7 +227,7 @@ export class EventLog {
 
   updateCount() {
     const shown = this.body.childElementCount;
-    let text = `${shown} shown · ${this.total} hops`;
+    let text = `${shown} shown · ${plural(this.total, "hop")}`;
     if (this.paused) text = `paused · ${this.unseen} new`;
     if (this.note) text += ` · ${this.note}`;
     this.countEl.textContent = text;

@@ -1,9 +1,38 @@
 // The publish editor: pick a channel and a message type, edit the JSON (prefilled with an
-// example built from the type's JSON Schema), validated as JSON before it is sent.
+// example built from the type's JSON Schema), validated as JSON before it is sent. Under
+// the JSON it says which envelope the server will send (type, kind, source), before it is
+// sent: the JSON's detail-type wins, and the type list follows it.
 
+import { element } from "../helpers.js";
 import { publishFrame } from "./protocol.js";
 
 const CUSTOM = "";
+// What the server puts in an envelope the JSON leaves out (flows/services.py envelope_build).
+const DEFAULT_TYPE = "TestMessage";
+const DEFAULT_SOURCE = "eventviz.client";
+
+/**
+ * The envelope the server will build from ``message`` (a parsed JSON object), by the same
+ * rules as flows/services.py envelope_build: a JSON with ``detail`` or ``detail-type`` is an
+ * envelope, anything else is the detail of a ``TestMessage``. ``types``: the topology's
+ * message types ({name, kind, version, source}).
+ */
+export function envelopeFor(message, types) {
+  const isEnvelope = "detail" in message || "detail-type" in message;
+  const named = isEnvelope && message["detail-type"] !== undefined ? String(message["detail-type"]) : "";
+  const versions = types.filter((t) => t.name === named).sort((a, b) => b.version - a.version);
+  const known = versions[0] || null;
+  return {
+    isEnvelope,
+    named,
+    known,
+    type: named || DEFAULT_TYPE,
+    kind: message.kind || (known ? known.kind : "event"),
+    source: String(message.source || (known && known.source) || DEFAULT_SOURCE),
+    sourceDefaulted: !message.source && !(known && known.source),
+    version: Number(message.schema_version || (known ? known.version : 1)),
+  };
+}
 
 function exampleString(schema, name) {
   const key = (name || "").toLowerCase();
@@ -91,7 +120,10 @@ export class Publisher {
     this.$("publish-channel").addEventListener("change", () => {
       this.channelChosen = true;
     });
-    this.$("publish-json").addEventListener("input", () => this.validate());
+    this.$("publish-json").addEventListener("input", () => {
+      this.validate();
+      this.followType();
+    });
     this.$("publish-reset").addEventListener("click", () => this.fillExample());
     this.$("publish-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -143,8 +175,51 @@ export class Publisher {
     this.validate();
   }
 
+  /** The type list shows the type the JSON names (or "custom message"): the JSON wins. */
+  followType() {
+    const envelope = this.envelope;
+    if (!envelope) return;
+    const select = this.$("publish-type");
+    const want = envelope.known ? envelope.known.name : CUSTOM;
+    if (select.value !== want) select.value = want;
+  }
+
+  /** Say what will be sent, in words, with what the server fills in marked. */
+  showEnvelope(envelope) {
+    const box = this.$("publish-envelope");
+    if (!envelope) {
+      box.replaceChildren();
+      return;
+    }
+    const parts = [element("span", { text: `Will send: ${envelope.kind} ` }), element("strong", { text: envelope.type })];
+    if (envelope.known) parts.push(element("span", { text: ` v${envelope.version}` }));
+    parts.push(element("span", { text: " from " }));
+    parts.push(element("strong", { text: envelope.source }));
+    parts.push(element("span", { text: "." }));
+    const notes = [];
+    if (!envelope.isEnvelope) {
+      notes.push(`The JSON has no detail-type or detail: it is sent whole as the detail of a ${envelope.type} from ${envelope.source}.`);
+    } else if (!envelope.named) {
+      notes.push(`The JSON names no detail-type: it is sent as ${envelope.type}.`);
+    } else if (!envelope.known) {
+      notes.push(`${envelope.type} is not a message type of this topology: it goes out as a custom message, checked against no schema.`);
+    }
+    if (envelope.isEnvelope && envelope.sourceDefaulted) notes.push(`No source given: ${envelope.source}.`);
+    for (const note of notes) parts.push(element("span", { className: "defaulted", text: ` ${note}` }));
+    box.replaceChildren(...parts);
+  }
+
   /** The message as an object, or null (and the reason shown) when it is not valid. */
   validate() {
+    const value = this.parse();
+    this.envelope = value === null ? null : envelopeFor(value, this.types);
+    this.showEnvelope(this.envelope);
+    // A new error makes the last "Published message …" line stale.
+    if (value === null) this.$("publish-result").textContent = "";
+    return value;
+  }
+
+  parse() {
     const error = this.$("publish-error");
     const area = this.$("publish-json");
     let value;
@@ -175,22 +250,25 @@ export class Publisher {
     if (message === null) return;
     const channelId = this.$("publish-channel").value;
     const id = Number(String(channelId).split(":")[1]);
+    const result = this.$("publish-result");
+    result.textContent = "";
     if (!Number.isInteger(id)) {
       this.$("publish-error").textContent = "Pick a channel.";
       return;
     }
-    const result = this.$("publish-result");
     if (!this.send(publishFrame(id, message))) {
       result.textContent = "Not connected; try again in a moment.";
       return;
     }
     this.pending = true;
+    this.sent = this.envelope;
     result.textContent = "publishing…";
   }
 
   onAck(frame) {
     this.pending = false;
-    this.$("publish-result").textContent = `Published message ${frame.msg}; following it in the Trace tab.`;
+    const what = this.sent ? `${this.sent.kind} ${this.sent.type} from ${this.sent.source}` : "message";
+    this.$("publish-result").textContent = `Published ${what} (${frame.msg}); following it in the Trace tab.`;
     this.onPublished(frame.msg);
   }
 

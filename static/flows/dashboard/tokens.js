@@ -4,7 +4,7 @@
 // path per colour.
 
 import { shortCount } from "../helpers.js";
-import { pointAt } from "./graph.js";
+import { BADGE, BADGE_MIN_TEXT_PX, FONT, TOKEN_RADIUS, badgeRowY, pointAt } from "./graph.js";
 
 const MAX_TOKENS = 1500;
 const MAX_PULSES_PER_NODE = 6;
@@ -17,8 +17,9 @@ const MAX_MS = 1300;
 const PULSE_MS = 700;
 const HIT_RADIUS = 10;
 
-// Colour slots: indices into this.palette.
-const C = { command: 0, event: 1, failed: 2, grey: 3, dead: 4, ok: 5, accent: 6, amber: 7 };
+// Colour slots: indices into this.palette (in this order: PALETTE names CSS variables).
+const PALETTE = ["command", "event", "failed", "grey", "dead", "ok", "accent", "amber", "mirror"];
+const C = Object.fromEntries(PALETTE.map((name, i) => [name, i]));
 
 const NODE_PULSE = {
   processed: C.ok,
@@ -42,6 +43,8 @@ function tokenColour(hop) {
       return C.grey;
     case "dead_lettered":
       return C.dead;
+    case "mirrored":
+      return C.mirror;
     default:
       return hop.kind === "command" ? C.command : C.event;
   }
@@ -85,6 +88,7 @@ export class TokenLayer {
     this.frozenAt = null;
     this.sustain = null;
     this.hitList = []; // [x, y, msg] of the last frame, for clicks
+    this.badgeBoxes = []; // what the last frame drew as badges, in rendered coordinates
     this.dirty = true;
     this.running = false;
     this.frames = 0;
@@ -110,7 +114,12 @@ export class TokenLayer {
   setPalette() {
     const c = this.graph.colors;
     this.colors = c;
-    this.palette = [c.command, c.event, c.bad, c.grey, c.dead, c.ok, c.accent, c.dark ? "#fbbf24" : "#d97706"];
+    this.palette = PALETTE.map((name) => c[name]);
+  }
+
+  /** The colour a token of ``hop`` is drawn in (a CSS colour). */
+  colourOf(hop) {
+    return this.palette[tokenColour(hop)];
   }
 
   resize() {
@@ -368,7 +377,7 @@ export class TokenLayer {
 
   drawTokens(ctx, zoom, pan, now) {
     const tokens = this.tokens;
-    const radius = 4.5 * Math.max(0.7, Math.min(zoom, 1.4));
+    const radius = Math.max(2, TOKEN_RADIUS * zoom);
     const hit = this.hitList;
     hit.length = 0;
     // Group by colour and fade so that each group is one path: a few fills per frame.
@@ -461,68 +470,91 @@ export class TokenLayer {
     }
   }
 
+  /**
+   * A row of badges above each node, scaled with the zoom like the node's name (BADGE is
+   * in model units); when their text would be too small to read, a dot per badge instead.
+   */
   drawBadges(ctx) {
     const graph = this.graph;
     const stats = graph.stats;
+    const drawn = this.badgeBoxes;
+    drawn.length = 0;
     if (!stats) return;
     const cy = graph.cy;
     const zoom = cy.zoom();
-    if (zoom < 0.35) return;
     const pan = cy.pan();
-    ctx.font = `600 ${Math.round(10.5 * Math.max(0.85, Math.min(zoom, 1.3)))}px system-ui, sans-serif`;
+    const fontPx = BADGE.font * zoom;
+    const collapsed = fontPx < BADGE_MIN_TEXT_PX;
+    const h = BADGE.height * zoom;
+    const gap = BADGE.gap * zoom;
+    ctx.font = `600 ${fontPx}px ${FONT}`;
     for (const node of graph.data.nodes) {
-      const s = stats[node.id];
-      const badges = badgesFor(node, s, graph.dlqIds.has(node.id));
+      const badges = badgesFor(node, stats[node.id], graph.dlqIds.has(node.id));
       if (!badges.length) continue;
       const box = graph.nodeBox(node.id);
       if (!box) continue;
-      // Badges sit in a row on the node's top edge, centred (round shapes: above it).
       const cx = box.x * zoom + pan.x;
-      const lift = box.kind === "topic" || box.kind === "bus" ? 9 : 2;
-      const top = (box.y - box.h / 2) * zoom + pan.y - lift;
-      let total = 0;
-      const widths = badges.map((b) => {
-        const w = this.textWidth(ctx, b.text) + 10;
-        total += w + 3;
-        return w;
-      });
-      let x = cx - (total - 3) / 2;
+      if (collapsed) {
+        // Dots on the node's top edge, over its outline: the name stays clear.
+        const r = Math.max(2, 3 * zoom);
+        const y = (box.y - box.h / 2) * zoom + pan.y;
+        let x = cx - ((badges.length - 1) * (2 * r + 2)) / 2;
+        for (const badge of badges) {
+          ctx.fillStyle = this.palette[badge.colour];
+          ctx.beginPath();
+          ctx.arc(x, y, r, 0, Math.PI * 2);
+          ctx.fill();
+          drawn.push({ node: node.id, text: "", x1: x - r, y1: y - r, x2: x + r, y2: y + r });
+          x += 2 * r + 2;
+        }
+        continue;
+      }
+      const mid = badgeRowY(box) * zoom + pan.y;
+      const widths = badges.map((b) => (this.textWidth(b.text) + BADGE.pad) * zoom);
+      const total = widths.reduce((a, w) => a + w, 0) + gap * (badges.length - 1);
+      let x = cx - total / 2;
       for (let i = 0; i < badges.length; i++) {
-        this.pill(ctx, badges[i].text, x, top, widths[i], this.palette[badges[i].colour] ?? this.colors.muted);
-        x += widths[i] + 3;
+        const colour = this.palette[badges[i].colour];
+        // Grey outlines a badge; its text takes the muted ink, to be read.
+        this.pill(ctx, badges[i].text, x, mid, widths[i], colour, h, badges[i].colour === C.grey ? this.colors.muted : colour);
+        drawn.push({ node: node.id, text: badges[i].text, x1: x, y1: mid - h / 2, x2: x + widths[i], y2: mid + h / 2 });
+        x += widths[i] + gap;
       }
     }
   }
 
-  textWidth(ctx, text) {
-    const key = `${ctx.font}|${text}`;
-    let w = this.textWidths.get(key);
+  /** The width of ``text`` in the badge font at zoom 1 (model units), measured once. */
+  textWidth(text) {
+    let w = this.textWidths.get(text);
     if (w === undefined) {
+      const ctx = this.ctx;
+      ctx.save();
+      ctx.font = `600 ${BADGE.font}px ${FONT}`;
       w = ctx.measureText(text).width;
+      ctx.restore();
       if (this.textWidths.size > 2000) this.textWidths.clear();
-      this.textWidths.set(key, w);
+      this.textWidths.set(text, w);
     }
     return w;
   }
 
-  pill(ctx, text, x, cyMid, w, colour) {
-    const h = 16;
+  pill(ctx, text, x, cyMid, w, colour, h = 16, ink = colour) {
     ctx.fillStyle = this.colors.panel;
     ctx.strokeStyle = colour;
-    ctx.lineWidth = 1.2;
+    ctx.lineWidth = Math.max(0.6, (1.2 * h) / 16);
     ctx.beginPath();
     ctx.roundRect(x, cyMid - h / 2, w, h, h / 2);
     ctx.fill();
     ctx.stroke();
-    ctx.fillStyle = colour;
+    ctx.fillStyle = ink;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     ctx.fillText(text, x + w / 2, cyMid + 0.5);
   }
 
   label(ctx, text, x, y, colour) {
-    ctx.font = "700 11px system-ui, sans-serif";
-    const w = this.textWidth(ctx, text) + 12;
+    ctx.font = `700 11px ${FONT}`;
+    const w = ctx.measureText(text).width + 12;
     this.pill(ctx, text, x - w / 2, y, w, colour);
   }
 
@@ -572,12 +604,12 @@ function badgesFor(node, s, isDlq = false) {
       if (s.in_flight) out.push({ text: `in flight ${shortCount(s.in_flight)}`, colour: C.accent });
       break;
     case "consumer":
-      out.push({ text: `✓ ${shortCount(s.processed || 0)}`, colour: C.ok });
-      if (s.failed) out.push({ text: `✗ ${shortCount(s.failed)}`, colour: C.failed });
+      out.push({ text: `ok ${shortCount(s.processed || 0)}`, colour: C.ok });
+      if (s.failed) out.push({ text: `failed ${shortCount(s.failed)}`, colour: C.failed });
       break;
     case "producer":
       if (s.published) out.push({ text: `sent ${shortCount(s.published)}`, colour: C.accent });
-      if (s.failed) out.push({ text: `✗ ${shortCount(s.failed)}`, colour: C.failed });
+      if (s.failed) out.push({ text: `failed ${shortCount(s.failed)}`, colour: C.failed });
       break;
     case "topic":
       if (s.filtered) out.push({ text: `filtered ${shortCount(s.filtered)}`, colour: C.grey });
@@ -586,7 +618,7 @@ function badgesFor(node, s, isDlq = false) {
       if (s.unmatched) out.push({ text: `unmatched ${shortCount(s.unmatched)}`, colour: C.grey });
       break;
     case "direct":
-      if (s.failed_calls) out.push({ text: `✗ ${shortCount(s.failed_calls)}`, colour: C.failed });
+      if (s.failed_calls) out.push({ text: `failed ${shortCount(s.failed_calls)}`, colour: C.failed });
       break;
     default:
       break;

@@ -1,6 +1,8 @@
 // The page's small UI pieces: the side panel's tabs, the toast, the connection badge, the
 // diagram's tools (freeze, fit, reset layout, the pointer over a token) and the hop rate.
 
+import { plural } from "../helpers.js";
+
 const $ = (id) => document.getElementById(id);
 
 /** The side panel's tabs: click or arrow keys; ``show(name)`` for the other modules. */
@@ -131,7 +133,7 @@ export class RateMeter {
     const rate = (this.count * 1000) / (now - this.since);
     const every = this.samplingEvery();
     const sampled = every ? ` · sampled: 1 in ${every}` : "";
-    this.box.textContent = running ? `· ${rate.toFixed(0)} hops/s${sampled}` : "";
+    this.box.textContent = running ? `· ${plural(Math.round(rate), "hop")}/s${sampled}` : "";
     this.count = 0;
     this.since = now;
   }
