@@ -44,25 +44,36 @@ def _topology_id(instance: Any) -> int | None:
     return None
 
 
+class _TouchBatch:
+    """The topologies touched by the callbacks of one commit: each is touched once."""
+
+    def __init__(self) -> None:
+        self.done: set[int] = set()
+
+
 def touch_on_commit(topology_id: int) -> None:
     """One reload per topology per transaction, however many rows it changed.
 
-    The callbacks already waiting for this transaction's commit are looked at (Django
-    drops them with a rolled-back savepoint, so nothing stale can hide a later change).
+    Every change registers its own ``on_commit`` callback, so a rolled-back savepoint
+    (which drops its callbacks) can never hide a later change; the callbacks of one
+    commit share a batch, and only the first of them for a topology touches it.
     """
     from flows import services
 
     connection = transaction.get_connection()
-    if connection.in_atomic_block and any(
-        getattr(callback, "topology_id", None) == topology_id
-        for _savepoints, callback, _robust in connection.run_on_commit
-    ):
-        return
+    batch = getattr(connection, "eventviz_touch_batch", None)
+    if batch is None:
+        batch = connection.eventviz_touch_batch = _TouchBatch()
 
     def touch() -> None:
+        # The first callback of a commit ends the batch: the next transaction gets its own.
+        if getattr(connection, "eventviz_touch_batch", None) is batch:
+            connection.eventviz_touch_batch = None
+        if topology_id in batch.done:
+            return
+        batch.done.add(topology_id)
         services.topology_touch(topology_id=topology_id)
 
-    touch.topology_id = topology_id  # type: ignore[attr-defined]
     transaction.on_commit(touch)
 
 

@@ -1,4 +1,4 @@
-"""A run's counters, read from Redis, and the accounting law they must obey (DESIGN.md).
+"""A run's counters, read from Redis, and the accounting law they must obey (docs/contracts.md).
 
 Every copy of a message on its way to one subscriber is a live delivery (a field of the
 run's ``dlv`` hash) until it ends in one of the ``TERMINAL`` states. ``copies`` counts

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-Message = dict[str, Any]  # the envelope (DESIGN.md)
+Message = dict[str, Any]  # the envelope (docs/contracts.md)
 
 
 class RuleRef(TypedDict):

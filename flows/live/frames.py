@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # --- typed definitions ------------------------------------------------------------------
 
-# The hop event of DESIGN.md, exactly (``from`` is a keyword, hence the functional form).
+# The hop event of docs/contracts.md, exactly (``from`` is a keyword, hence the functional form).
 Hop = TypedDict(
     "Hop",
     {
@@ -187,7 +187,7 @@ CONTROL_FRAMES: tuple[str, ...] = (
 
 
 def hop_payload(hop: Mapping[str, Any]) -> Hop:
-    """The hop event of DESIGN.md from an engine hop (its ``detail`` left out)."""
+    """The hop event of docs/contracts.md from an engine hop (its ``detail`` left out)."""
     return {name: hop[name] for name in HOP_FIELDS}  # type: ignore[return-value]
 
 

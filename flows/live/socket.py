@@ -1,4 +1,4 @@
-"""The websocket consumer of a topology's dashboard (protocol: DESIGN.md; README documents it).
+"""The websocket consumer of a topology's dashboard (protocol: docs/contracts.md, README).
 
 Path ``/ws/topologies/<slug>/``. Every frame it sends is built by ``flows.live.frames``.
 

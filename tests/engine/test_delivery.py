@@ -24,7 +24,7 @@ channels:
      dead_letter_queue: dlq}
   - {name: dlq, kind: queue}
 consumers:
-  - {name: worker, latency_ms: {mean: 20, jitter: 0}, failure_rate: 0.5}
+  - {name: worker, latency_ms: {mean: 20, jitter: 0}, failure_rate: 1}
   - {name: shadow, latency_ms: {mean: 20, jitter: 0}}
   - {name: tax, latency_ms: {mean: 20, jitter: 0}, failure_rate: 1}
 subscriptions:
