@@ -183,3 +183,15 @@ def test_exports_of_private_topologies_and_unknown_formats_are_404(
     assert client.get("/topologies/secret/export/asyncapi/").status_code == 404
     assert admin_client.get("/topologies/secret/export/asyncapi/").status_code == 200
     assert admin_client.get("/topologies/secret/export/pdf/").status_code == 404
+
+
+def test_rows_an_upload_creates_name_the_uploader_in_their_history(
+    admin_client: Client, admin_user: User
+) -> None:
+    text = (ASYNCAPI / "signup-2.6.yaml").read_bytes()
+    assert upload(admin_client, "signup.yaml", text).status_code == 200
+    from flows.models import Subscription
+
+    records = Subscription.history.filter(channel__topology__slug="signup")
+    assert records.exists()
+    assert {r.history_user for r in records} == {admin_user}

@@ -49,11 +49,18 @@ class Messages:
         self.refused = refused
         self.types: dict[TypeKey, dict[str, Any]] = {}
         self.examples: dict[TypeKey, list[tuple[Any, Any]]] = {}
+        self.read_by_id: dict[int, TypeKey | None] = {}
 
     def read(self, path: KeyPath, raw: Any, key: str) -> tuple[str, int] | None:
+        """The (name, version) of the message at ``path``; None when it is refused."""
         noted = len(self.refs.notes)
         try:
-            message = self.refs.deep(raw, path)
+            # One message is named from components, its channels and its operations:
+            # read once, by the object its references lead to.
+            target = self.refs.shallow(raw, path)
+            if id(target) in self.read_by_id:
+                return self.read_by_id[id(target)]
+            message = self.refs.deep(target, path)
         except RefError as exc:
             self.refused(path, "message", exc)
             return None
@@ -69,6 +76,7 @@ class Messages:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             version = 1
         type_key = (name, version)
+        self.read_by_id[id(target)] = type_key
         if type_key in self.types:
             return type_key
         tags = {str(as_dict(t).get("name", "")).lower() for t in message.get("tags") or []}
