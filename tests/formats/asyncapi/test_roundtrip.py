@@ -29,3 +29,19 @@ def test_every_export_validates_against_the_official_asyncapi_schema(name: str) 
     document = yaml.safe_load(asyncapi_export(scenario_load_file(name)))
     assert document["asyncapi"] == "3.0.0"
     assert asyncapi_problems(document) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["orders-3.0.yaml", "signup-2.6.yaml", "bus-and-refusals-3.0.yaml"]
+)
+def test_an_imported_document_exports_valid_and_imports_back_the_same(name: str) -> None:
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / name
+    first = asyncapi_import(text=path.read_text(), origin=name)
+    assert first.ok, first.text()
+    text = asyncapi_export(first.topology)
+    assert asyncapi_problems(yaml.safe_load(text)) == []
+    again = asyncapi_import(text=text, origin=name, slug=f"{first.topology.slug}-again")
+    assert again.ok and not again.of("refused"), again.text()
+    assert comparable(again.topology) == comparable(first.topology)
