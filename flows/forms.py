@@ -89,3 +89,28 @@ class RuleAdminForm(forms.ModelForm):
         exclude = super()._get_validation_exclusions()
         exclude.add("event_pattern")
         return exclude
+
+
+class ImportForm(forms.Form):
+    """The upload form for a CloudFormation/SAM template or an AsyncAPI document."""
+
+    document = forms.FileField(label="File")
+    format = forms.ChoiceField(label="Format", choices=[], initial="auto")
+    slug = forms.SlugField(label="Slug", required=False, max_length=100)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from flows.formats.imports import FORMATS, MAX_UPLOAD_BYTES
+
+        super().__init__(*args, **kwargs)
+        self.fields["format"].choices = list(FORMATS.items())
+        self.max_bytes = MAX_UPLOAD_BYTES
+
+    def clean_document(self) -> Any:
+        upload = self.cleaned_data["document"]
+        # Refused on its size before a byte of it is read.
+        if upload.size > self.max_bytes:
+            raise ValidationError(
+                f"The file is {upload.size:,} bytes; at most {self.max_bytes:,} are read.",
+                code="too_large",
+            )
+        return upload

@@ -11,12 +11,31 @@ from django.dispatch import receiver
 from flows import models
 
 
+def _cached(instance: Any, field: str) -> Any:
+    """The related object ``instance.<field>`` when it is already loaded (no query), else None."""
+    descriptor = getattr(type(instance), field)
+    return getattr(instance, field) if descriptor.is_cached(instance) else None
+
+
 def _topology_id(instance: Any) -> int | None:
+    # A writer that holds the related rows (the scenario loader does) costs no query here.
     match instance:
         case models.Topology():
             return instance.pk
         case models.MessageChannel() | models.Producer() | models.Consumer() | models.MessageType():
             return instance.topology_id
+        case models.Subscription() | models.Rule() if (
+            channel := _cached(
+                instance, "channel" if type(instance) is models.Subscription else "bus"
+            )
+        ) is not None:
+            return channel.topology_id
+        case models.Target() if (rule := _cached(instance, "rule")) is not None and (
+            bus := _cached(rule, "bus")
+        ) is not None:
+            return bus.topology_id
+        case models.Emission() if (producer := _cached(instance, "producer")) is not None:
+            return producer.topology_id
         case models.Subscription():
             return (
                 models.MessageChannel.objects.filter(pk=instance.channel_id)

@@ -7,6 +7,12 @@ from collections.abc import Callable
 from flows.models import Topology
 
 
+def _asyncapi(topology: Topology) -> str:
+    from flows.formats.asyncapi import asyncapi_export
+
+    return asyncapi_export(topology)
+
+
 def _cloudformation(topology: Topology) -> str:
     from flows.formats.cloudformation.export import cfn_export
 
@@ -21,6 +27,7 @@ def _mermaid(topology: Topology) -> str:
 
 # name -> (exporter, file suffix, content type)
 EXPORTERS: dict[str, tuple[Callable[[Topology], str], str, str]] = {
+    "asyncapi": (_asyncapi, ".asyncapi.yaml", "application/yaml"),
     "cloudformation": (_cloudformation, ".cfn.yaml", "application/yaml"),
     "mermaid": (_mermaid, ".mmd", "text/plain"),
 }

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from django.db.models import Prefetch
 
-from flows.models import ChannelKind, FilterScope, Rule, Subscription, Topology
+from flows.models import ChannelKind, Emission, FilterScope, Rule, Subscription, Target, Topology
 
 
 def scenario_dump(topology: Topology) -> dict[str, Any]:
@@ -92,11 +93,19 @@ def scenario_dump(topology: Topology) -> dict[str, Any]:
                             "attributes": e.attributes or None,
                         }
                     )
-                    for e in p.emissions.select_related("message_type").order_by("pk")
+                    for e in p.ordered_emissions
                 ],
             }
         )
-        for p in topology.producers.select_related("channel").order_by("pk")
+        for p in topology.producers.select_related("channel")
+        .prefetch_related(
+            Prefetch(
+                "emissions",
+                queryset=Emission.objects.select_related("message_type").order_by("pk"),
+                to_attr="ordered_emissions",
+            )
+        )
+        .order_by("pk")
     ]
     subscriptions = Subscription.objects.filter(channel__topology=topology).select_related(
         "channel", "consumer", "target_channel", "dead_letter_queue", "mirror_of__consumer"
@@ -120,7 +129,20 @@ def scenario_dump(topology: Topology) -> dict[str, Any]:
         )
         for s in subscriptions.order_by("pk")
     ]
-    rules = Rule.objects.filter(bus__topology=topology).select_related("bus").order_by("pk")
+    rules = (
+        Rule.objects.filter(bus__topology=topology)
+        .select_related("bus")
+        .prefetch_related(
+            Prefetch(
+                "targets",
+                queryset=Target.objects.select_related(
+                    "channel", "consumer", "dead_letter_queue"
+                ).order_by("pk"),
+                to_attr="ordered_targets",
+            )
+        )
+        .order_by("pk")
+    )
     out["rules"] = [
         _compact(
             {
@@ -148,9 +170,7 @@ def scenario_dump(topology: Topology) -> dict[str, Any]:
                             else None,
                         }
                     )
-                    for t in r.targets.select_related(
-                        "channel", "consumer", "dead_letter_queue"
-                    ).order_by("pk")
+                    for t in r.ordered_targets
                 ],
             }
         )
